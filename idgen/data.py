@@ -1,0 +1,215 @@
+"""The data contract: tables of named columns and the type of each variable.
+
+A *table* is a ``dict[str, numpy.ndarray]`` whose arrays share their first axis (one row per unit).
+Each variable is one of three kinds:
+
+``discrete``
+    integer categories, array shape ``(N,)``;
+``continuous``
+    float vectors, array shape ``(N,)`` or ``(N, d)`` (stored as ``(N, d)``);
+``image``
+    float images, array shape ``(N, C, H, W)``.
+
+Users hand idgen a pandas ``DataFrame`` or a dict of arrays or tensors; :func:`as_table` turns either into
+a table and :func:`infer_types` decides each variable's kind (an explicit ``variable_types`` override
+wins). Both raise :class:`~idgen.errors.DataError` naming the offending column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from idgen.errors import DataError
+
+__all__ = ["Table", "VariableType", "as_table", "infer_types", "check_columns", "num_rows", "take_rows"]
+
+Table = dict[str, np.ndarray]
+Kind = Literal["discrete", "continuous", "image"]
+KINDS: tuple[str, ...] = ("discrete", "continuous", "image")
+
+
+@dataclass(frozen=True)
+class VariableType:
+    """Kind and shape of one variable.
+
+    Parameters
+    ----------
+    kind : {"discrete", "continuous", "image"}
+    shape : tuple of int
+        Per-row shape: ``()`` for discrete, ``(d,)`` for continuous, ``(C, H, W)`` for images.
+    categories : tuple of int
+        For discrete variables, the sorted category values seen in the data.
+
+    Examples
+    --------
+    >>> VariableType("discrete", (), (0, 1)).describe()
+    'discrete{0,1}'
+    >>> VariableType("image", (3, 28, 28)).describe()
+    'image[3x28x28]'
+    """
+
+    kind: Kind
+    shape: tuple[int, ...] = ()
+    categories: tuple[int, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"unknown variable kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.kind == "image" and len(self.shape) != 3:
+            raise DataError(f"an image variable needs a (C, H, W) shape, got {self.shape}")
+
+    def describe(self) -> str:
+        """Short text form used in plans and logs."""
+        if self.kind == "discrete":
+            shown = ",".join(str(c) for c in self.categories[:8]) + (",…" if len(self.categories) > 8 else "")
+            return f"discrete{{{shown}}}"
+        return f"{self.kind}[{'x'.join(str(s) for s in self.shape)}]"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (see :meth:`from_json`)."""
+        return {"kind": self.kind, "shape": list(self.shape), "categories": list(self.categories)}
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> VariableType:
+        """Inverse of :meth:`to_json`."""
+        return cls(spec["kind"], tuple(spec.get("shape", ())), tuple(int(c) for c in spec.get("categories", ())))
+
+
+def as_table(data: Any, required: Iterable[str] = ()) -> Table:
+    """Convert a DataFrame or a mapping of arrays/tensors into a validated table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or mapping of str to array-like
+    required : iterable of str
+        Columns that must be present.
+
+    Raises
+    ------
+    DataError
+        Missing columns, ragged lengths, NaN/inf values, non-numeric columns or an empty table.
+
+    Examples
+    --------
+    >>> table = as_table({"X": [0, 1, 1], "Y": [1.5, 0.0, 2.0]})
+    >>> {name: column.dtype.kind for name, column in table.items()}
+    {'X': 'i', 'Y': 'f'}
+    """
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # pandas DataFrame
+        columns: dict[str, Any] = {str(c): data[c].to_numpy() for c in data.columns}
+    elif isinstance(data, Mapping):
+        columns = {str(k): v for k, v in data.items()}
+    else:
+        raise DataError(f"data must be a pandas DataFrame or a dict of arrays, got {type(data).__name__}")
+    table: Table = {}
+    for name, column in columns.items():
+        if hasattr(column, "detach"):  # torch tensor
+            column = column.detach().cpu().numpy()
+        array = np.asarray(column)
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise DataError(f"column {name!r} has dtype {array.dtype}; expected integers (discrete) or floats")
+        if array.ndim == 0:
+            raise DataError(f"column {name!r} is a scalar; expected one value per row")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise DataError(f"column {name!r} contains NaN or infinite values")
+        if array.dtype.kind == "b":
+            array = array.astype(np.int64)
+        table[name] = array
+    missing = [c for c in required if c not in table]
+    if missing:
+        raise DataError(f"data is missing column(s) {', '.join(missing)}; it has {', '.join(table) or 'none'}")
+    lengths = {name: len(column) for name, column in table.items()}
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"columns have different lengths: {lengths}")
+    if table and not next(iter(lengths.values())):
+        raise DataError("data has no rows")
+    return table
+
+
+def infer_types(table: Mapping[str, np.ndarray], overrides: Mapping[str, str | VariableType] | None = None) -> dict[str, VariableType]:
+    """Decide each variable's kind from its array, with explicit overrides.
+
+    Integer 1-D columns are discrete, float 1-D/2-D columns continuous, 4-D float columns images.
+    An override may name the kind (``"discrete"``) or give a full :class:`VariableType`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> types = infer_types({"X": np.array([0, 2, 2]), "Z": np.zeros((3, 2)), "I": np.zeros((3, 1, 4, 4))})
+    >>> [types[v].describe() for v in ("X", "Z", "I")]
+    ['discrete{0,2}', 'continuous[2]', 'image[1x4x4]']
+    """
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(table)
+    if unknown:
+        raise DataError(f"variable_types names unknown column(s) {', '.join(sorted(unknown))}")
+    types: dict[str, VariableType] = {}
+    for name, column in table.items():
+        wanted = overrides.get(name)
+        if isinstance(wanted, VariableType):
+            types[name] = wanted
+            continue
+        kind = wanted or _default_kind(name, column)
+        if kind == "discrete":
+            if column.ndim != 1:
+                raise DataError(f"discrete variable {name!r} must be a 1-D column, got shape {column.shape}")
+            if column.dtype.kind == "f" and not np.array_equal(column, np.round(column)):
+                raise DataError(f"discrete variable {name!r} has non-integer values")
+            types[name] = VariableType("discrete", (), tuple(int(v) for v in np.unique(column)))
+        elif kind == "continuous":
+            if column.ndim not in (1, 2):
+                raise DataError(f"continuous variable {name!r} must be (N,) or (N, d), got shape {column.shape}")
+            types[name] = VariableType("continuous", (1 if column.ndim == 1 else column.shape[1],))
+        elif kind == "image":
+            if column.ndim != 4:
+                raise DataError(f"image variable {name!r} must be (N, C, H, W), got shape {column.shape}")
+            types[name] = VariableType("image", tuple(int(s) for s in column.shape[1:]))
+        else:
+            raise DataError(f"unknown variable kind {kind!r} for {name!r}; expected one of {', '.join(KINDS)}")
+    return types
+
+
+def _default_kind(name: str, column: np.ndarray) -> str:
+    if column.ndim == 4:
+        return "image"
+    if column.ndim == 1 and column.dtype.kind in "iu":
+        return "discrete"
+    if column.ndim in (1, 2):
+        return "continuous"
+    raise DataError(f"cannot infer the kind of {name!r} from shape {column.shape}; pass variable_types")
+
+
+def check_columns(table: Mapping[str, np.ndarray], types: Mapping[str, VariableType], columns: Iterable[str]) -> None:
+    """Check that ``columns`` exist in ``table`` with the shapes ``types`` promise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_columns({"X": np.zeros((2, 3))}, {"X": VariableType("continuous", (2,))}, ["X"])
+    Traceback (most recent call last):
+    ...
+    idgen.errors.DataError: column 'X' has per-row shape (3,); the model expects continuous[2]
+    """
+    for name in columns:
+        if name not in table:
+            raise DataError(f"missing column {name!r}")
+        expected = types[name]
+        shape = tuple(table[name].shape[1:])
+        if expected.kind == "continuous" and shape == ():
+            shape = (1,)
+        if shape != expected.shape:
+            raise DataError(f"column {name!r} has per-row shape {shape}; the model expects {expected.describe()}")
+
+
+def num_rows(table: Mapping[str, np.ndarray]) -> int:
+    """Number of rows of a table (0 for an empty one)."""
+    return len(next(iter(table.values()))) if table else 0
+
+
+def take_rows(table: Mapping[str, np.ndarray], index: np.ndarray | slice) -> Table:
+    """The rows ``index`` of every column."""
+    return {name: column[index] for name, column in table.items()}
