@@ -22,8 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ADMG", "iter_bits"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: names the y0 expression parser binds itself; a variable with one of them could not be parsed back
-RESERVED_NAMES = frozenset({"P", "Q", "Sum", "Product", "Fraction", "One", "Zero", "do", "Variable"})
+#: names the y0 expression parser binds itself (a variable with one of them could not be parsed back) and
+#: names y0's ``Variable`` refuses outright ("P", "Q", "PP")
+RESERVED_NAMES = frozenset({"P", "Q", "PP", "Sum", "Product", "Fraction", "One", "Zero", "do", "Variable"})
 
 
 def iter_bits(mask: int) -> Iterator[int]:

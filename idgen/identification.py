@@ -143,18 +143,25 @@ class _Call:
             **fields,  # type: ignore[arg-type]
         )
 
-    def chain(self, members: int) -> tuple[tuple[str, frozenset[str]], ...]:
-        """``P(v_i | pillow_i)`` for ``v_i`` in ``members`` in topological order (Markov pillows in G[nodes])."""
+    def chain(self, members: int, within: int | None = None) -> tuple[tuple[str, frozenset[str]], ...]:
+        """``P(v_i | pillow_i)`` for ``v_i`` in ``members`` in topological order.
+
+        Pillows are Markov pillows in ``G[within]`` (default: the current nodes) plus fixed context parents.
+        """
         context = self.graph.mask(self.distribution.context)
+        within = self.nodes if within is None else within
         names = self.graph.names
-        return tuple(
-            (self.graph.nodes[i], names(self.graph.pillow_mask(i, self.nodes, context))) for i in iter_bits(members)
-        )
+        return tuple((self.graph.nodes[i], names(self.graph.pillow_mask(i, within, context))) for i in iter_bits(members))
 
 
 def _line_1(call: _Call) -> Step:
-    """Line 1: if x = ∅, return Σ_{v \\ y} P(v)."""
-    return call.step(1)
+    """Line 1: if x = ∅, return Σ_{v \\ y} P(v).
+
+    ``factors`` record the chain ``P(v_i | pillow_i)`` that samples the outcomes: it runs over the
+    ancestors of y only, since the marginal of an ancestral set is Markov to its induced subgraph.
+    """
+    ancestors = call.graph.ancestors_mask(call.outcomes, within=call.nodes)
+    return call.step(1, factors=call.chain(ancestors, within=ancestors))
 
 
 def _line_2(call: _Call, ancestors: int) -> Step:

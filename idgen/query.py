@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from idgen.errors import QueryError
+from idgen.graph import RESERVED_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from idgen.graph import ADMG
@@ -64,6 +65,8 @@ class Query:
             for name in names:
                 if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                     raise QueryError(f"{name!r} is not a variable name")
+                if name in RESERVED_NAMES:
+                    raise QueryError(f"{name!r} is reserved by the query language and cannot be a variable")
                 if name in seen:
                     if seen[name] == role:
                         raise QueryError(f"variable {name!r} is listed twice as {role}")

@@ -1,0 +1,378 @@
+"""The compiled plan: training tasks, the datasets they train on, and the sampling networks' wiring.
+
+Two kinds of edge connect the pieces, and every rendering shows both:
+
+*trains-on*
+    a task is fitted on a dataset; a synthetic dataset (ID-GEN's D′, or the samples of an IDC joint)
+    is produced by sampling a network whose tasks must be fitted first;
+*feeds*
+    inside a network, a node's sampled value is an input of a later node.
+
+Everything is content-addressed: a task's id hashes its targets, conditioning set and dataset id, and a
+synthetic dataset's id hashes the network that produces it, so equal work gets equal ids and
+:func:`compiler.compile_many` trains it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from idgen.errors import IdgenError
+
+__all__ = ["TrainTask", "Dataset", "Node", "Network", "QueryNetwork", "Plan", "content_id", "OBSERVED"]
+
+OBSERVED = "observed"
+INPUT = "input:"
+
+
+def content_id(payload: Any) -> str:
+    """Stable short hash of a JSON-able payload.
+
+    Examples
+    --------
+    >>> content_id({"a": 1}) == content_id({"a": 1})
+    True
+    """
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """Fit one conditional model ``P(targets | conditioning)`` on the dataset ``source``."""
+
+    targets: tuple[str, ...]
+    conditioning: tuple[str, ...]
+    source: str
+    note: str = field(default="", compare=False)
+
+    @property
+    def id(self) -> str:
+        return content_id({"targets": self.targets, "conditioning": self.conditioning, "source": self.source})
+
+    def describe(self) -> str:
+        given = f" | {', '.join(self.conditioning)}" if self.conditioning else ""
+        return f"P({', '.join(self.targets)}{given})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "targets": list(self.targets), "conditioning": list(self.conditioning), "source": self.source, "note": self.note}
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> TrainTask:
+        return cls(tuple(spec["targets"]), tuple(spec["conditioning"]), spec["source"], spec.get("note", ""))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One model in a sampling network: samples ``variables`` with the model of ``task``.
+
+    ``inputs`` maps each conditioning variable of the task to the node that feeds it, or to
+    ``"input:<variable>"`` for a value given from outside the network.
+    """
+
+    name: str
+    variables: tuple[str, ...]
+    task: str
+    inputs: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "variables": list(self.variables), "task": self.task, "inputs": [list(p) for p in self.inputs]}
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> Node:
+        return cls(spec["name"], tuple(spec["variables"]), spec["task"], tuple((a, b) for a, b in spec["inputs"]))
+
+
+@dataclass(frozen=True)
+class Network:
+    """A DAG of :class:`Node` s in sampling order, with external ``inputs`` and named ``outputs``."""
+
+    inputs: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[tuple[str, str], ...]
+
+    @property
+    def id(self) -> str:
+        return content_id(self.to_json())
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise IdgenError(f"network has no node {name!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inputs": list(self.inputs),
+            "nodes": [n.to_json() for n in self.nodes],
+            "outputs": [list(p) for p in self.outputs],
+        }
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> Network:
+        return cls(tuple(spec["inputs"]), tuple(Node.from_json(n) for n in spec["nodes"]), tuple((a, b) for a, b in spec["outputs"]))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset tasks train on: the observed data, or samples of ``network`` (a synthetic D′).
+
+    A synthetic dataset's rows start as rows of ``input_source`` (its ``network.inputs`` columns are
+    taken from there), then every network node is sampled; ``columns`` are kept.
+    """
+
+    kind: str
+    columns: tuple[str, ...]
+    network: Network | None = None
+    input_source: str = ""
+    note: str = field(default="", compare=False)
+
+    @property
+    def id(self) -> str:
+        if self.kind == OBSERVED:
+            return OBSERVED
+        assert self.network is not None
+        return content_id({"kind": self.kind, "columns": self.columns, "network": self.network.to_json(), "from": self.input_source})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "network": self.network.to_json() if self.network else None,
+            "input_source": self.input_source,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> Dataset:
+        network = Network.from_json(spec["network"]) if spec.get("network") else None
+        return cls(spec["kind"], tuple(spec["columns"]), network, spec.get("input_source", ""), spec.get("note", ""))
+
+
+@dataclass(frozen=True)
+class QueryNetwork:
+    """The final sampling network of one query.
+
+    ``treatments`` are the do-inputs (the query's, plus conditions moved by IDC rule 2), ``conditions``
+    the observed conditions left after rule 2 (inputs given through ``given=``), ``free_inputs`` the
+    inputs whose value does not change the answer (ID line 3); the runtime feeds them values drawn from
+    the data.
+    """
+
+    query: str
+    network: Network
+    treatments: tuple[str, ...]
+    conditions: tuple[str, ...]
+    moved: tuple[str, ...]
+    free_inputs: tuple[str, ...]
+    lines: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "network": self.network.to_json(),
+            "treatments": list(self.treatments),
+            "conditions": list(self.conditions),
+            "moved": list(self.moved),
+            "free_inputs": list(self.free_inputs),
+            "lines": list(self.lines),
+        }
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> QueryNetwork:
+        return cls(
+            spec["query"],
+            Network.from_json(spec["network"]),
+            tuple(spec["treatments"]),
+            tuple(spec["conditions"]),
+            tuple(spec["moved"]),
+            tuple(spec["free_inputs"]),
+            tuple(spec["lines"]),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything to train and wire for one or more queries on one graph.
+
+    ``tasks`` and ``datasets`` are keyed by content id and listed in an order that respects their
+    dependencies (a dataset after the tasks of the network that produces it; a task after its dataset).
+    """
+
+    graph: dict[str, Any]
+    tasks: tuple[TrainTask, ...]
+    datasets: tuple[Dataset, ...]
+    queries: tuple[QueryNetwork, ...]
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def network(self) -> Network:
+        """The sampling network of a single-query plan."""
+        return self.query_network().network
+
+    def query_network(self, query: str | None = None) -> QueryNetwork:
+        """The :class:`QueryNetwork` of ``query`` (optional for single-query plans)."""
+        if query is None:
+            if len(self.queries) != 1:
+                raise IdgenError(f"this plan has {len(self.queries)} queries; name one of: {', '.join(q.query for q in self.queries)}")
+            return self.queries[0]
+        from idgen.query import Query
+
+        wanted = str(Query.coerce(query))
+        for item in self.queries:
+            if item.query == wanted:
+                return item
+        raise IdgenError(f"query {wanted} is not in this plan; it has: {', '.join(q.query for q in self.queries)}")
+
+    def task(self, task_id: str) -> TrainTask:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise IdgenError(f"plan has no task {task_id!r}")
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        for dataset in self.datasets:
+            if dataset.id == dataset_id:
+                return dataset
+        raise IdgenError(f"plan has no dataset {dataset_id!r}")
+
+    def dependencies(self) -> dict[str, list[str]]:
+        """``trains-on`` edges: for every task and synthetic dataset, what must exist before it."""
+        edges: dict[str, list[str]] = {}
+        for task in self.tasks:
+            edges[task.id] = [task.source] if task.source != OBSERVED else []
+        for dataset in self.datasets:
+            if dataset.network is not None:
+                needs = sorted({node.task for node in dataset.network.nodes})
+                if dataset.input_source != OBSERVED:
+                    needs.append(dataset.input_source)
+                edges[dataset.id] = needs
+        return edges
+
+    # ------------------------------------------------------------------ renderings
+    def as_text(self) -> str:
+        """A readable dry run: each dataset, each task with its inputs and data, and each network."""
+        out = [f"plan: {len(self.tasks)} training task(s), {len(self.datasets) - 1} synthetic dataset(s), {len(self.queries)} query network(s)"]
+        names = {OBSERVED: "D (observed data)"}
+        for k, dataset in enumerate(d for d in self.datasets if d.kind != OBSERVED):
+            names[dataset.id] = f"D{'′' * (k + 1)} [{dataset.id}]"
+        out.append("")
+        out.append("datasets:")
+        for dataset in self.datasets:
+            if dataset.kind == OBSERVED:
+                out.append(f"  {names[OBSERVED]}: columns {', '.join(dataset.columns)}")
+                continue
+            assert dataset.network is not None
+            out.append(f"  {names[dataset.id]}: {dataset.kind}; {dataset.note}")
+            out.append(f"      columns {', '.join(dataset.columns)}; inputs {', '.join(dataset.network.inputs) or 'none'} drawn from rows of {names[dataset.input_source]}")
+            out.append(f"      produced by sampling: {_chain_text(dataset.network, self)}")
+        out.append("")
+        out.append("tasks (in training order):")
+        for task in self.tasks:
+            note = f"  — {task.note}" if task.note else ""
+            out.append(f"  [{task.id}] {task.describe()}  trains on {names[task.source]}{note}")
+        for item in self.queries:
+            out.append("")
+            out.append(f"network for {item.query}  (ID lines {' → '.join(str(k) for k in item.lines)})")
+            inputs = [f"do {v}" for v in item.treatments] + [f"given {v}" for v in item.conditions] + [f"free {v}" for v in item.free_inputs]
+            out.append(f"  inputs: {', '.join(inputs) or 'none'}")
+            if item.moved:
+                out.append(f"  IDC rule 2 moved {', '.join(item.moved)} from the conditions into do(·)")
+            for node in item.network.nodes:
+                task = self.task(node.task)
+                wires = ", ".join(f"{var}←{src.removeprefix(INPUT) if src.startswith(INPUT) else src}" for var, src in node.inputs)
+                out.append(f"  {node.name}: sample {', '.join(node.variables)} ~ {task.describe()} [{task.id}]" + (f"  feeds: {wires}" if wires else ""))
+            out.append(f"  outputs: {', '.join(f'{v}={n}' for v, n in item.network.outputs)}")
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "idgen-plan/1",
+            "graph": self.graph,
+            "tasks": [t.to_json() for t in self.tasks],
+            "datasets": [d.to_json() for d in self.datasets],
+            "queries": [q.to_json() for q in self.queries],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=1)
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any] | str) -> Plan:
+        if isinstance(spec, str):
+            spec = json.loads(spec)
+        assert isinstance(spec, Mapping)
+        if spec.get("format") != "idgen-plan/1":
+            raise IdgenError(f"not an idgen plan (format {spec.get('format')!r}, expected 'idgen-plan/1')")
+        plan = cls(
+            graph=dict(spec["graph"]),
+            tasks=tuple(TrainTask.from_json(t) for t in spec["tasks"]),
+            datasets=tuple(Dataset.from_json(d) for d in spec["datasets"]),
+            queries=tuple(QueryNetwork.from_json(q) for q in spec["queries"]),
+        )
+        for task, raw in zip(plan.tasks, spec["tasks"]):
+            if task.id != raw["id"]:
+                raise IdgenError(f"task {raw['id']} does not match its content (id {task.id}); the plan file was edited")
+        return plan
+
+    def to_dot(self) -> str:
+        """Graphviz DOT of both edge kinds: dashed *trains-on*, solid *feeds*."""
+        lines = ["digraph plan {", "  rankdir=LR; node [fontname=Helvetica, fontsize=10];"]
+        for dataset in self.datasets:
+            label = "D (observed)" if dataset.kind == OBSERVED else f"D′ {dataset.id}\\n{dataset.kind}"
+            lines.append(f'  "ds_{dataset.id}" [shape=cylinder, label="{label}"];')
+        for task in self.tasks:
+            lines.append(f'  "task_{task.id}" [shape=box, label="{task.describe()}\\n[{task.id}]"];')
+            lines.append(f'  "ds_{task.source}" -> "task_{task.id}" [style=dashed, label="trains-on"];')
+        for dataset in self.datasets:
+            if dataset.network is not None:
+                for task_id in sorted({n.task for n in dataset.network.nodes}):
+                    lines.append(f'  "task_{task_id}" -> "ds_{dataset.id}" [style=dashed, label="samples"];')
+        for k, item in enumerate(self.queries):
+            lines.append(f'  subgraph "cluster_{k}" {{ label="{item.query}";')
+            for variable in (*item.treatments, *item.conditions, *item.free_inputs):
+                lines.append(f'    "q{k}_{INPUT}{variable}" [shape=ellipse, label="{variable}"];')
+            for node in item.network.nodes:
+                lines.append(f'    "q{k}_{node.name}" [shape=box, style=rounded, label="{", ".join(node.variables)}\\n{self.task(node.task).describe()}"];')
+                for variable, source in node.inputs:
+                    lines.append(f'    "q{k}_{source}" -> "q{k}_{node.name}" [label="{variable}"];')
+            lines.append("  }")
+            for node in item.network.nodes:
+                lines.append(f'  "task_{node.task}" -> "q{k}_{node.name}" [style=dotted, arrowhead=none];')
+        lines.append("}")
+        return "\n".join(lines)
+
+    def to_png(self, path: str) -> None:
+        """Render the plan with matplotlib: tasks and datasets (trains-on) above, each network (feeds) below."""
+        from compiler.render import render_plan
+
+        render_plan(self, path)
+
+
+def _chain_text(network: Network, plan: Plan) -> str:
+    return " → ".join(f"{', '.join(n.variables)} ~ {plan.task(n.task).describe()}" for n in network.nodes) or "(nothing)"
+
+
+def topological_ids(edges: Mapping[str, Iterable[str]]) -> list[str]:
+    """Order ids so that each comes after everything it depends on (stable)."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(key: str) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            raise IdgenError(f"dependency cycle through {key}")
+        state[key] = 1
+        for dependency in edges.get(key, ()):
+            visit(dependency)
+        state[key] = 2
+        order.append(key)
+
+    for key in edges:
+        visit(key)
+    return order

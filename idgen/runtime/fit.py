@@ -1,0 +1,276 @@
+"""Plan execution: fit every task in dependency order, produce the synthetic datasets, bind the networks.
+
+Artifacts live under ``workdir``, keyed by content (task id + backend configuration + a fingerprint of
+the data the task trains on), and are written atomically. Running ``fit`` again on the same workdir
+skips every finished task and dataset, so an interrupted fit finishes only what is missing.
+
+Layout::
+
+    workdir/plan.json
+    workdir/datasets/<dataset id>-<key>/data.safetensors   synthetic datasets (D′, IDC joint samples)
+    workdir/tasks/<task id>-<key>/                         fitted factor (factor.json + safetensors)
+    workdir/tasks/<task id>-<key>.work/                    checkpoints of a fit in progress
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compiler.plan import OBSERVED, Plan, content_id, topological_ids
+from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
+from idgen.errors import DataError, IdgenError
+from idgen.runtime.network import SamplingNetwork, node_seed, run_network
+from trainers.base import FactorModel, atomic_folder, get_backend, load_factor
+
+__all__ = ["fit", "choose_backend"]
+
+log = logging.getLogger("idgen.fit")
+FREE_POOL_ROWS = 4096
+
+
+def choose_backend(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
+    """The backend ``auto`` picks: exact ``tabular`` for all-discrete tasks, else a diffusion model.
+
+    Examples
+    --------
+    >>> d = VariableType("discrete", (), (0, 1))
+    >>> choose_backend(("Y",), ("X",), {"X": d, "Y": d})
+    'tabular'
+    >>> choose_backend(("Y",), ("X",), {"X": VariableType("image", (3, 8, 8)), "Y": d})
+    'mlp-diffusion'
+    """
+    kinds = {types[v].kind for v in targets + conditioning}
+    if kinds == {"discrete"}:
+        return "tabular"
+    if any(types[v].kind == "image" for v in targets):
+        return "unet-diffusion"
+    return "mlp-diffusion"
+
+
+def fit(
+    plan: Plan,
+    data: Any,
+    backend: str = "auto",
+    workdir: str | Path | None = None,
+    seed: int = 0,
+    synthetic_size: int | None = None,
+    variable_types: Mapping[str, str | VariableType] | None = None,
+    backends: Mapping[str, str] | None = None,
+    progress: bool = False,
+    **backend_options: Any,
+) -> Any:
+    """Fit every task of ``plan`` on ``data`` and return the trained sampling network(s).
+
+    Parameters
+    ----------
+    plan : Plan
+        From :func:`idgen.compile` or :func:`idgen.compile_many`.
+    data : pandas.DataFrame or dict of arrays/tensors
+        Observational data with a column per graph variable the plan uses.
+    backend : str
+        ``"auto"`` (tabular for all-discrete tasks, ``mlp-diffusion`` for other non-image targets,
+        ``unet-diffusion`` for image targets) or one backend name for every task.
+    workdir : path, optional
+        Where artifacts go; re-running on the same folder resumes. A fresh temporary folder if omitted.
+    seed : int
+    synthetic_size : int, optional
+        Rows of each synthetic dataset (default: as many as the observed data).
+    variable_types : mapping, optional
+        Overrides of the inferred kind of a variable (``"discrete"``, ``"continuous"``, ``"image"``).
+    backends : mapping, optional
+        Backend per target variable, overriding ``backend`` (e.g. ``{"Y": "unet-diffusion"}``).
+    progress : bool
+        Show progress bars.
+    **backend_options
+        Options for the diffusion backends (``steps``, ``batch_size``, ``lr``, ``sampler_steps``, …).
+
+    Returns
+    -------
+    SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
+    """
+    start = time.perf_counter()
+    used_columns = _observed_columns(plan)
+    table = as_table(data, required=used_columns)
+    table = {c: table[c] for c in used_columns}
+    types = infer_types(table, {k: v for k, v in (variable_types or {}).items() if k in table} if variable_types else None)
+    unknown = set(variable_types or {}) - set(table)
+    if unknown:
+        raise DataError(f"variable_types names column(s) the plan does not use: {', '.join(sorted(unknown))}")
+    workdir = Path(workdir) if workdir is not None else _temporary_workdir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "plan.json").write_text(plan.dumps())
+    size = int(synthetic_size) if synthetic_size is not None else num_rows(table)
+    if size <= 0:
+        raise DataError(f"synthetic_size must be positive, got {size}")
+    per_variable = dict(backends or {})
+    unknown_backends = set(per_variable) - set(plan.graph["nodes"])
+    if unknown_backends:
+        raise DataError(f"backends= names unknown variable(s) {', '.join(sorted(unknown_backends))}")
+
+    runner = _Runner(plan, table, types, workdir, seed, size, backend, per_variable, backend_options, progress)
+    runner.run()
+    networks = {}
+    pool = take_rows(table, slice(0, min(FREE_POOL_ROWS, num_rows(table))))
+    for item in plan.queries:
+        factors = {node.task: runner.factors[node.task] for node in item.network.nodes}
+        free = {v: pool[v] for v in item.free_inputs}
+        networks[item.query] = SamplingNetwork(item, factors, types, free)
+    summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log}
+    (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
+    return next(iter(networks.values())) if len(networks) == 1 else networks
+
+
+def _observed_columns(plan: Plan) -> list[str]:
+    needed: set[str] = set()
+    for task in plan.tasks:
+        if task.source == OBSERVED:
+            needed |= set(task.targets) | set(task.conditioning)
+    for dataset in plan.datasets:
+        if dataset.network is not None and dataset.input_source == OBSERVED:
+            needed |= set(dataset.network.inputs)
+    for item in plan.queries:
+        needed |= set(item.treatments) | set(item.conditions) | set(item.free_inputs)
+    return [v for v in plan.graph["nodes"] if v in needed]
+
+
+def _temporary_workdir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="idgen-"))
+
+
+class _Runner:
+    """Executes the tasks and datasets of a plan in dependency order, resuming from finished artifacts."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        table: Table,
+        types: dict[str, VariableType],
+        workdir: Path,
+        seed: int,
+        size: int,
+        backend: str,
+        per_variable: dict[str, str],
+        options: dict[str, Any],
+        progress: bool,
+    ) -> None:
+        self.plan = plan
+        self.types = types
+        self.workdir = workdir
+        self.seed = seed
+        self.size = size
+        self.backend = backend
+        self.per_variable = per_variable
+        self.options = options
+        self.progress = progress
+        self.tables: dict[str, Table] = {OBSERVED: table}
+        self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
+        self.factors: dict[str, FactorModel] = {}
+        self.task_log: list[dict[str, Any]] = []
+        self._check_types()
+
+    def _check_types(self) -> None:
+        for task in self.plan.tasks:
+            name = self._backend_for(task.targets, task.conditioning)
+            cls = get_backend(name)
+            options = self._options_for(name)
+            cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
+
+    def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
+        for target in targets:
+            if target in self.per_variable:
+                return self.per_variable[target]
+        if self.backend == "auto":
+            return choose_backend(targets, conditioning, self.types)
+        return self.backend
+
+    def _options_for(self, name: str) -> dict[str, Any]:
+        return {} if name == "tabular" else dict(self.options)
+
+    def run(self) -> None:
+        order = topological_ids({OBSERVED: [], **self.plan.dependencies()})
+        steps = [key for key in order if key != OBSERVED]
+        bar = _progress(steps, self.progress)
+        for key in bar:
+            if any(task.id == key for task in self.plan.tasks):
+                self._fit_task(key)
+            else:
+                self._make_dataset(key)
+
+    def _fit_task(self, task_id: str) -> None:
+        task = self.plan.task(task_id)
+        name = self._backend_for(task.targets, task.conditioning)
+        options = self._options_for(name)
+        key = content_id({"task": task.id, "backend": name, "options": options, "seed": self.seed, "data": self.keys[task.source]})
+        folder = self.workdir / "tasks" / f"{task.id}-{key}"
+        if (folder / "factor.json").is_file():
+            self.factors[task.id] = load_factor(folder)
+            self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "resumed": True})
+            return
+        table = self.tables[task.source]
+        columns = task.targets + task.conditioning
+        check_columns(table, self.types, columns)
+        model = get_backend(name)(task.targets, task.conditioning, self.types, **options)
+        log.info("fitting %s on %s with %s", task.describe(), task.source, name)
+        work = folder.with_name(folder.name + ".work")
+        record = model.fit({c: table[c] for c in columns}, seed=node_seed(self.seed, task.id), workdir=work)
+        model.save(folder)
+        self.factors[task.id] = model
+        self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record})
+
+    def _make_dataset(self, dataset_id: str) -> None:
+        from safetensors.numpy import load_file, save_file
+
+        dataset = self.plan.dataset(dataset_id)
+        network = dataset.network
+        if network is None:
+            raise IdgenError(f"internal error: dataset {dataset_id} has no producing network")
+        task_keys = sorted(self.keys.get(node.task, node.task) for node in network.nodes)
+        key = content_id({"dataset": dataset.id, "size": self.size, "seed": self.seed, "from": self.keys[dataset.input_source], "tasks": task_keys, "factors": sorted(self._factor_keys(network))})
+        folder = self.workdir / "datasets" / f"{dataset.id}-{key}"
+        self.keys[dataset.id] = key
+        if (folder / "data.safetensors").is_file():
+            self.tables[dataset.id] = dict(load_file(str(folder / "data.safetensors")))
+            return
+        source = self.tables[dataset.input_source]
+        rows = np.random.default_rng(node_seed(self.seed, dataset.id, "rows")).integers(0, num_rows(source), size=self.size)
+        inputs = take_rows({v: source[v] for v in network.inputs}, rows)
+        values = run_network(network, self.factors, inputs, self.size, node_seed(self.seed, dataset.id))
+        produced: Table = dict(inputs)
+        for variable, node in network.outputs:
+            produced[variable] = values[node][variable]
+        table = {c: np.ascontiguousarray(produced[c]) for c in dataset.columns}
+        with atomic_folder(folder) as tmp:
+            save_file(table, str(tmp / "data.safetensors"))
+        self.tables[dataset.id] = table
+
+    def _factor_keys(self, network: Any) -> list[str]:
+        return [f"{node.task}:{self._backend_for(self.plan.task(node.task).targets, self.plan.task(node.task).conditioning)}" for node in network.nodes]
+
+
+def _fingerprint(table: Table) -> str:
+    """Content hash of a table (column names, dtypes, shapes and bytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(table):
+        column = np.ascontiguousarray(table[name])
+        digest.update(f"{name}:{column.dtype}:{column.shape}".encode())
+        digest.update(column.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _progress(items: list[str], enabled: bool) -> Any:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="idgen fit", unit="step")
