@@ -244,13 +244,10 @@ class Plan:
         """``trains-on`` edges: for every task and synthetic dataset, what must exist before it."""
         edges: dict[str, list[str]] = {}
         for task in self.tasks:
-            edges[task.id] = [task.source] if task.source != OBSERVED else []
+            edges[task.id] = [task.source]
         for dataset in self.datasets:
             if dataset.network is not None:
-                needs = sorted({node.task for node in dataset.network.nodes})
-                if dataset.input_source != OBSERVED:
-                    needs.append(dataset.input_source)
-                edges[dataset.id] = needs
+                edges[dataset.id] = [dataset.input_source, *sorted({node.task for node in dataset.network.nodes})]
         return edges
 
     # ------------------------------------------------------------------ renderings
