@@ -250,6 +250,34 @@ class Plan:
                 edges[dataset.id] = [dataset.input_source, *sorted({node.task for node in dataset.network.nodes})]
         return edges
 
+    def stages(self) -> list[list[str]]:
+        """Task ids grouped in dependency stages: the tasks of one stage can train in parallel jobs.
+
+        Stage ``k`` holds the tasks whose datasets need only tasks of earlier stages.
+
+        Examples
+        --------
+        >>> from idgen.graph import ADMG
+        >>> from compiler import compile
+        >>> g = ADMG(directed=[("W1", "W2"), ("W2", "X"), ("X", "Y")], bidirected=[("W1", "X"), ("W1", "Y")])
+        >>> [len(stage) for stage in compile(g, "P(Y | do(X))").stages()]
+        [3, 1]
+        """
+        edges = self.dependencies()
+        depth: dict[str, int] = {OBSERVED: -1}
+        for key in topological_ids({OBSERVED: [], **edges}):
+            if key == OBSERVED:
+                continue
+            deeper = [depth[d] for d in edges[key]]
+            is_task = any(t.id == key for t in self.tasks)
+            depth[key] = max(deeper, default=-1) + (1 if is_task else 0)
+        stages: list[list[str]] = []
+        for task in self.tasks:
+            while len(stages) <= depth[task.id]:
+                stages.append([])
+            stages[depth[task.id]].append(task.id)
+        return stages
+
     # ------------------------------------------------------------------ renderings
     def as_text(self) -> str:
         """A readable dry run: each dataset, each task with its inputs and data, and each network."""

@@ -27,7 +27,7 @@ from compiler.plan import OBSERVED, Plan, content_id, topological_ids
 from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
 from idgen.errors import DataError, IdgenError
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
-from trainers.base import FactorModel, atomic_folder, get_backend, load_factor
+from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
 __all__ = ["fit", "choose_backend"]
 
@@ -63,6 +63,8 @@ def fit(
     synthetic_size: int | None = None,
     variable_types: Mapping[str, str | VariableType] | None = None,
     backends: Mapping[str, str] | None = None,
+    options_by_backend: Mapping[str, Mapping[str, Any]] | None = None,
+    tasks: Any = None,
     progress: bool = False,
     **backend_options: Any,
 ) -> Any:
@@ -86,6 +88,13 @@ def fit(
         Overrides of the inferred kind of a variable (``"discrete"``, ``"continuous"``, ``"image"``).
     backends : mapping, optional
         Backend per target variable, overriding ``backend`` (e.g. ``{"Y": "unet-diffusion"}``).
+    options_by_backend : mapping, optional
+        Options for one backend only, e.g. ``{"unet-diffusion": {"block_out_channels": [32, 64]}}``;
+        they add to (and override) ``**backend_options``.
+    tasks : iterable of task ids, optional
+        Fit only these tasks (for spreading the tasks of one dependency stage over separate jobs, see
+        :meth:`compiler.Plan.stages`); the datasets they train on must already be in ``workdir``.
+        Returns ``None`` then, since the networks are not complete.
     progress : bool
         Show progress bars.
     **backend_options
@@ -114,7 +123,13 @@ def fit(
     if unknown_backends:
         raise DataError(f"backends= names unknown variable(s) {', '.join(sorted(unknown_backends))}")
 
-    runner = _Runner(plan, table, types, workdir, seed, size, backend, per_variable, backend_options, progress)
+    unknown_names = set(options_by_backend or {}) - set(backend_names())
+    if unknown_names:
+        raise IdgenError(f"options_by_backend names unknown backend(s) {', '.join(sorted(unknown_names))}")
+    runner = _Runner(plan, table, types, workdir, seed, size, backend, per_variable, backend_options, dict(options_by_backend or {}), progress)
+    if tasks is not None:
+        runner.run_only([str(t) for t in ([tasks] if isinstance(tasks, str) else tasks)])
+        return None
     runner.run()
     networks = {}
     pool = take_rows(table, slice(0, min(FREE_POOL_ROWS, num_rows(table))))
@@ -160,6 +175,7 @@ class _Runner:
         backend: str,
         per_variable: dict[str, str],
         options: dict[str, Any],
+        options_by_backend: dict[str, Mapping[str, Any]],
         progress: bool,
     ) -> None:
         self.plan = plan
@@ -170,6 +186,7 @@ class _Runner:
         self.backend = backend
         self.per_variable = per_variable
         self.options = options
+        self.options_by_backend = options_by_backend
         self.progress = progress
         self.tables: dict[str, Table] = {OBSERVED: table}
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
@@ -193,7 +210,8 @@ class _Runner:
         return self.backend
 
     def _options_for(self, name: str) -> dict[str, Any]:
-        return {} if name == "tabular" else dict(self.options)
+        common = {} if name == "tabular" else dict(self.options)
+        return {**common, **dict(self.options_by_backend.get(name, {}))}
 
     def run(self) -> None:
         order = topological_ids({OBSERVED: [], **self.plan.dependencies()})
@@ -205,12 +223,47 @@ class _Runner:
             else:
                 self._make_dataset(key)
 
+    def run_only(self, task_ids: list[str]) -> None:
+        """Fit just ``task_ids``; the datasets they train on must have been made by earlier jobs."""
+        known = {t.id for t in self.plan.tasks}
+        unknown = [t for t in task_ids if t not in known]
+        if unknown:
+            raise IdgenError(f"plan has no task(s) {', '.join(unknown)}; its tasks: {', '.join(sorted(known))}")
+        for task_id in task_ids:
+            self._require_source(self.plan.task(task_id).source)
+            self._fit_task(task_id)
+
+    def _require_source(self, dataset_id: str) -> None:
+        """Load (or, when all its producing tasks are fitted, make) the dataset a task trains on."""
+        if dataset_id in self.tables:
+            return
+        dataset = self.plan.dataset(dataset_id)
+        assert dataset.network is not None
+        self._require_source(dataset.input_source)
+        for node in dataset.network.nodes:
+            if node.task not in self.factors:
+                self._load_finished(node.task)
+        self._make_dataset(dataset_id)
+
+    def _load_finished(self, task_id: str) -> None:
+        task = self.plan.task(task_id)
+        self._require_source(task.source)
+        folder = self._task_folder(task)
+        if not (folder / "factor.json").is_file():
+            raise IdgenError(f"task {task_id} ({task.describe()}) must be fitted before the dataset it feeds; run its stage first")
+        self.factors[task_id] = load_factor(folder)
+
+    def _task_folder(self, task: Any) -> Path:
+        name = self._backend_for(task.targets, task.conditioning)
+        options = self._options_for(name)
+        key = content_id({"task": task.id, "backend": name, "options": options, "seed": self.seed, "data": self.keys[task.source]})
+        return self.workdir / "tasks" / f"{task.id}-{key}"
+
     def _fit_task(self, task_id: str) -> None:
         task = self.plan.task(task_id)
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name)
-        key = content_id({"task": task.id, "backend": name, "options": options, "seed": self.seed, "data": self.keys[task.source]})
-        folder = self.workdir / "tasks" / f"{task.id}-{key}"
+        folder = self._task_folder(task)
         if (folder / "factor.json").is_file():
             self.factors[task.id] = load_factor(folder)
             self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "resumed": True})

@@ -189,3 +189,20 @@ def test_multi_query_plan_returns_one_network_per_query(napkin_data, tmp_path) -
     networks = idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path)
     assert set(networks) == {"P(Y | do(X))", "P(Y | do(W2))"}
     assert len(networks["P(Y | do(W2))"].sample(10, do={"W2": 1})) == 10
+
+
+def test_stages_can_be_fitted_as_separate_jobs(napkin_data, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    plan = idgen.compile(NAPKIN, "P(Y | do(X))")
+    first, second = plan.stages()
+    with pytest.raises(IdgenError, match="run its stage first"):
+        idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path, tasks=second)
+    for task_id in first:  # one job per task, as a hydra multirun would launch them
+        assert idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path, tasks=[task_id]) is None
+    idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path, tasks=second)
+    monkeypatch.setattr(TabularModel, "fit", lambda *a, **k: pytest.fail("refitted a task a stage job had fitted"))
+    assert len(idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path).sample(5, do={"X": 1})) == 5
+
+
+def test_unknown_task_id_is_an_error(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IdgenError, match="no task"):
+        idgen.fit(idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_data, workdir=tmp_path, tasks=["nope"])
