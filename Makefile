@@ -28,7 +28,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]' $(TORCH)
 	$(PY) bench/compile_speed.py
+	$(PY) bench/tabular_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -22,19 +22,32 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ADMG", "iter_bits"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: how many mask -> name-set conversions one graph remembers (the recursion asks for the same masks often)
+_NAME_CACHE_SIZE = 4096
 #: names the y0 expression parser binds itself (a variable with one of them could not be parsed back) and
 #: names y0's ``Variable`` refuses outright ("P", "Q", "PP")
 RESERVED_NAMES = frozenset({"P", "Q", "PP", "Sum", "Product", "Fraction", "One", "Zero", "do", "Variable"})
 
 
 def iter_bits(mask: int) -> Iterator[int]:
-    """Yield the indices of the set bits of ``mask`` in increasing order.
+    """Iterate over the indices of the set bits of ``mask`` in increasing order.
+
+    Sparse masks peel off their lowest bit one at a time; dense ones (at least one bit in eight set) scan
+    the binary string in C, which is several times faster on masks of hundreds of nodes.
 
     Examples
     --------
     >>> list(iter_bits(0b10110))
     [1, 2, 4]
+    >>> list(iter_bits(0))
+    []
     """
+    if mask.bit_count() * 8 >= mask.bit_length():
+        return iter([i for i, bit in enumerate(bin(mask)[:1:-1]) if bit == "1"])
+    return _peel_bits(mask)
+
+
+def _peel_bits(mask: int) -> Iterator[int]:
     while mask:
         low = mask & -mask
         yield low.bit_length() - 1
@@ -85,7 +98,17 @@ class ADMG:
     [['W1', 'X', 'Y'], ['W2']]
     """
 
-    __slots__ = ("_names", "_index", "_parents", "_children", "_siblings", "_all")
+    __slots__ = (
+        "_names",
+        "_index",
+        "_parents",
+        "_children",
+        "_siblings",
+        "_all",
+        "_name_sets",
+        "_directed_edges",
+        "_bidirected_edges",
+    )
 
     def __init__(
         self,
@@ -126,6 +149,9 @@ class ADMG:
             self._siblings[ia] |= 1 << ib
             self._siblings[ib] |= 1 << ia
         self._all = (1 << n) - 1
+        self._name_sets: dict[int, frozenset[str]] = {}
+        self._directed_edges: tuple[tuple[str, str], ...] | None = None
+        self._bidirected_edges: tuple[tuple[str, str], ...] | None = None
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -205,12 +231,22 @@ class ADMG:
     @property
     def directed(self) -> list[tuple[str, str]]:
         """Directed edges ``(parent, child)``, sorted by the topological order."""
-        return [(self._names[p], self._names[c]) for c in range(len(self._names)) for p in iter_bits(self._parents[c])]
+        if self._directed_edges is None:  # the graph is immutable: list the edges once
+            names = self._names
+            self._directed_edges = tuple(
+                (names[p], names[c]) for c in range(len(names)) for p in iter_bits(self._parents[c])
+            )
+        return list(self._directed_edges)
 
     @property
     def bidirected(self) -> list[tuple[str, str]]:
         """Bidirected edges ``(a, b)`` with ``a`` before ``b`` in the topological order."""
-        return [(self._names[a], self._names[b]) for a in range(len(self._names)) for b in iter_bits(self._siblings[a]) if b > a]
+        if self._bidirected_edges is None:
+            names = self._names
+            self._bidirected_edges = tuple(
+                (names[a], names[a + 1 + b]) for a in range(len(names)) for b in iter_bits(self._siblings[a] >> (a + 1))
+            )
+        return list(self._bidirected_edges)
 
     def __len__(self) -> int:
         return len(self._names)
@@ -253,8 +289,13 @@ class ADMG:
         return result
 
     def names(self, mask: int) -> frozenset[str]:
-        """Node names of a bitmask."""
-        return frozenset(self._names[i] for i in iter_bits(mask))
+        """Node names of a bitmask (memoized: ID asks for the same node sets in many calls)."""
+        cached = self._name_sets.get(mask)
+        if cached is None:
+            if len(self._name_sets) >= _NAME_CACHE_SIZE:
+                self._name_sets.clear()
+            cached = self._name_sets[mask] = frozenset(map(self._names.__getitem__, iter_bits(mask)))
+        return cached
 
     def ordered(self, mask: int) -> tuple[str, ...]:
         """Node names of a bitmask in topological order."""
@@ -324,9 +365,11 @@ class ADMG:
         """Districts of ``G[within]`` as bitmasks, ordered by their first node in topological order."""
         remaining = within
         result = []
+        siblings = self._siblings
         while remaining:
             first = (remaining & -remaining).bit_length() - 1
-            district = self.district_mask(first, within)
+            # most nodes of a sparse graph have no sibling in ``within``: skip the search for those
+            district = self.district_mask(first, within) if siblings[first] & within else 1 << first
             result.append(district)
             remaining &= ~district
         return result
@@ -409,6 +452,24 @@ class ADMG:
 
     def _from_mask(self, keep: int, cut_incoming: int = 0, cut_outgoing: int = 0) -> ADMG:
         graph = ADMG.__new__(ADMG)
+        graph._name_sets = {}
+        graph._directed_edges = graph._bidirected_edges = None
+        if keep == self._all:
+            # same nodes, same indices: cut the edges with whole-mask operations (IDC does this per condition)
+            graph._names, graph._index, graph._all = self._names, self._index, self._all
+            graph._parents = [
+                0 if (cut_incoming >> i) & 1 else parents & ~cut_outgoing
+                for i, parents in enumerate(self._parents)
+            ]
+            graph._children = [
+                0 if (cut_outgoing >> i) & 1 else children & ~cut_incoming
+                for i, children in enumerate(self._children)
+            ]
+            graph._siblings = [
+                0 if (cut_incoming >> i) & 1 else siblings & ~cut_incoming
+                for i, siblings in enumerate(self._siblings)
+            ]
+            return graph
         remap = {old: new for new, old in enumerate(iter_bits(keep))}
         graph._names = tuple(self._names[i] for i in remap)
         graph._index = {name: i for i, name in enumerate(graph._names)}

@@ -1,0 +1,135 @@
+"""The stages every experiment shares: data → compile → fit → sample and evaluate, with outputs on disk.
+
+An experiment is a config (``configs/experiment/*.yaml``); its ``data.kind`` names the *scenario* module
+that makes the data and evaluates the samples (``frontdoor``, ``napkin_mnist``, ``celeba``). Entry points:
+``run.py`` (everything), ``compile.py``, ``train.py`` and ``sample.py`` (one stage each).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+import idgen
+from compiler import Plan
+
+#: data.kind → scenario module (in this folder)
+SCENARIOS = {
+    "frontdoor_discrete": "frontdoor",
+    "frontdoor_continuous": "frontdoor",
+    "napkin_mnist": "napkin_mnist",
+    "celeba": "celeba",
+}
+
+
+@dataclass
+class ScenarioData:
+    """What a scenario hands the pipeline: the observed table, type overrides and evaluation context."""
+
+    table: Any
+    variable_types: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def scenario(cfg: DictConfig) -> Any:
+    """The scenario module for ``cfg.data.kind``."""
+    kind = cfg.data.kind
+    if kind not in SCENARIOS:
+        raise idgen.IdgenError(f"unknown data.kind {kind!r}; known: {', '.join(sorted(SCENARIOS))}")
+    folder = str(Path(__file__).parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(SCENARIOS[kind])
+
+
+def output_dir() -> Path:
+    """Hydra's run directory (the current directory when called outside hydra)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir)
+    except ValueError:
+        return Path.cwd()
+
+
+def load_graph(cfg: DictConfig) -> idgen.ADMG:
+    return idgen.ADMG.from_dict(OmegaConf.to_container(cfg.graph, resolve=True))  # type: ignore[arg-type]
+
+
+def compile_plan(cfg: DictConfig, outdir: Path) -> Plan:
+    """Compile the query; write ``plan.txt``, ``plan.json`` and ``plan.png`` to ``outdir``."""
+    graph = load_graph(cfg)
+    plan = idgen.compile(graph, cfg.query.text)
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "plan.txt").write_text(idgen.identify(graph, cfg.query.text).explain() + "\n\n" + plan.as_text() + "\n")
+    (outdir / "plan.json").write_text(plan.dumps())
+    plan.to_png(str(outdir / "plan.png"))
+    return plan
+
+
+def fit_plan(cfg: DictConfig, plan: Plan, data: ScenarioData, workdir: str | Path | None = None, tasks: list[str] | None = None) -> Any:
+    """``idgen.fit`` with the backend settings of ``cfg.backend``."""
+    backend = OmegaConf.to_container(cfg.backend, resolve=True)
+    assert isinstance(backend, dict)
+    return idgen.fit(
+        plan,
+        data.table,
+        backend=backend["name"],
+        workdir=workdir or cfg.artifacts,
+        seed=cfg.seed,
+        synthetic_size=backend.get("synthetic_size"),
+        variable_types=data.variable_types or None,
+        backends=backend.get("per_variable") or None,
+        options_by_backend=backend.get("by_backend") or None,
+        tasks=tasks,
+        progress=True,
+        **(backend.get("common") or {}),
+    )
+
+
+def fit_baseline(cfg: DictConfig, name: str, graph: idgen.ADMG, query: str, data: ScenarioData) -> Any:
+    """Fit a baseline (e.g. the conditional model P(Y | X)) with the same backend and budget."""
+    plan = idgen.compile(graph, query)
+    return fit_plan(cfg, plan, data, workdir=Path(cfg.artifacts) / "baselines" / name)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """All stages; returns (and writes to ``metrics.json``) the scenario's metrics plus timings."""
+    outdir = output_dir()
+    module = scenario(cfg)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    data = module.make_data(cfg)
+    timings["data_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    plan = compile_plan(cfg, outdir)
+    timings["compile_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    network = fit_plan(cfg, plan, data)
+    timings["fit_seconds"] = time.perf_counter() - started
+    network.save(Path(cfg.artifacts) / "network")
+    started = time.perf_counter()
+    metrics = module.evaluate(cfg, network, data, outdir)
+    timings["evaluate_seconds"] = time.perf_counter() - started
+    fit_log = Path(cfg.artifacts) / "fit_log.json"
+    result = {
+        "experiment": cfg.name,
+        "profile": cfg.profile.name,
+        "query": cfg.query.text,
+        "lines": list(plan.query_network().lines),
+        "tasks": len(plan.tasks),
+        **metrics,
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+        "fit_log": json.loads(fit_log.read_text()) if fit_log.is_file() else None,
+    }
+    (outdir / "metrics.json").write_text(json.dumps(result, indent=1, default=float))
+    print(json.dumps({k: v for k, v in result.items() if k != "fit_log"}, indent=1, default=float))
+    print(f"outputs in {outdir}")
+    return result
