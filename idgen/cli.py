@@ -17,6 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from idgen.errors import IdgenError
 from idgen.graph import ADMG
@@ -121,7 +122,7 @@ def _fit(args: argparse.Namespace) -> int:
     graph = ADMG.load(args.graph)
     plan = compile(graph, args.query)
     data = _read_csv(args.data, pd)
-    options = dict(_assignment(text, "--option", numeric=True) for text in args.option)
+    options: dict[str, Any] = dict(_assignment(text, "--option", numeric=True) for text in args.option)
     network = fit(plan, data, backend=args.backend, workdir=args.workdir, seed=args.seed, synthetic_size=args.synthetic_size, progress=True, **options)
     target = Path(args.workdir) / "network"
     network.save(target)
