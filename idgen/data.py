@@ -8,7 +8,7 @@ Each variable is one of three kinds:
 ``continuous``
     float vectors, array shape ``(N,)`` or ``(N, d)`` (stored as ``(N, d)``);
 ``image``
-    float images, array shape ``(N, C, H, W)``.
+    float images with pixels in [0, 1], array shape ``(N, C, H, W)``.
 
 Users hand idgen a pandas ``DataFrame`` or a dict of arrays or tensors; :func:`as_table` turns either into
 a table and :func:`infer_types` decides each variable's kind (an explicit ``variable_types`` override

@@ -8,7 +8,7 @@ Expected layout under ``root`` (as distributed by the CelebA authors)::
     root/list_eval_partition.txt             ``filename split`` with 0 = train, 1 = valid, 2 = test
 
 Images are centre-cropped to a 178 x 178 square, resized to ``image_size`` (bicubic) and returned as
-float32 in [-1, 1] with layout N x 3 x H x W; attributes become int64 columns of 0 and 1.
+float32 in [0, 1] with layout N x 3 x H x W; attributes become int64 columns of 0 and 1.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def load_celeba(
     Returns
     -------
     dict of str to numpy.ndarray
-        ``"image"``: float32 ``(n, 3, image_size, image_size)`` in [-1, 1]; ``"filename"``: str
+        ``"image"``: float32 ``(n, 3, image_size, image_size)`` in [0, 1]; ``"filename"``: str
         array; one int64 column of 0 and 1 per requested attribute.
 
     Raises
@@ -154,7 +154,7 @@ def load_celeba(
         _require(path, root)
         pixels[row] = _decode(path, image_size)
     result = {
-        "image": pixels.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(127.5) - np.float32(1.0),
+        "image": pixels.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0),
         "filename": np.array([filenames[index] for index in selected], dtype=str),
     }
     for name in attributes:

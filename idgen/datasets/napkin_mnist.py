@@ -27,7 +27,7 @@ Rendering: the grey 28x28 MNIST digit is eroded (thin), kept (regular) or dilate
 3x3 cross, resized with ``scipy.ndimage.zoom`` (bilinear) to ``image_size - 2 * (image_size // 16)``
 pixels and padded with a black border of ``image_size // 16`` pixels (so 32 gives the paper's 28x28
 digit in a 32x32 frame), quantised to 8 bits, and coloured as ``grey * colour_rgb``. Images are
-float32 in [-1, 1] with layout N x 3 x H x W.
+float32 in [0, 1] with layout N x 3 x H x W.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class NapkinMNISTData:
     Attributes
     ----------
     W1, X, Y : numpy.ndarray
-        Images, float32 in [-1, 1], shape ``(n_samples, 3, image_size, image_size)``.
+        Images, float32 in [0, 1], shape ``(n_samples, 3, image_size, image_size)``.
     W2 : numpy.ndarray
         int64 codes ``digit * 2 + colour_group`` in 0..19 (see :func:`decode_w2`).
     hidden : dict of str to numpy.ndarray
@@ -414,8 +414,8 @@ def _render(
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:
-    """Map uint8 pixels 0..255 to float32 in [-1, 1]."""
-    return images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    """Map uint8 pixels 0..255 to float32 in [0, 1] (the data contract's image range)."""
+    return images.astype(np.float32) / np.float32(255.0)
 
 
 def render_images(
@@ -443,7 +443,7 @@ def render_images(
     Returns
     -------
     numpy.ndarray
-        float32 in [-1, 1], shape ``(n, 3, image_size, image_size)``.
+        float32 in [0, 1], shape ``(n, 3, image_size, image_size)``.
     """
     rows = np.stack(np.broadcast_arrays(digits, colours, thicknesses), axis=1).astype(np.int64)
     _check_attribute_rows(rows)
@@ -543,7 +543,7 @@ def intervention_images(
     Returns
     -------
     tuple of numpy.ndarray
-        ``(images, attribute_rows)``: float32 images ``(k, 3, image_size, image_size)`` in [-1, 1]
+        ``(images, attribute_rows)``: float32 images ``(k, 3, image_size, image_size)`` in [0, 1]
         and int64 attributes ``(k, 3)`` (digit, colour, thickness).
     """
     rows = np.array([tuple(item) for item in attributes], dtype=np.int64).reshape(-1, 3)

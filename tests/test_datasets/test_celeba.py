@@ -25,7 +25,7 @@ def test_fixture_has_the_standard_layout(root: Path) -> None:
 def test_round_trip_shapes_and_values(root: Path) -> None:
     data = celeba.load_celeba(root, attributes=("Male", "Young"), split="all", image_size=16)
     assert data["image"].shape == (20, 3, 16, 16) and data["image"].dtype == np.float32
-    assert -1.0 <= data["image"].min() and data["image"].max() <= 1.0
+    assert 0.0 <= data["image"].min() and data["image"].max() <= 1.0
     assert set(np.unique(data["Male"])) <= {0, 1} and data["Male"].dtype == np.int64
     assert data["filename"][0] == "000001.jpg"
 

@@ -33,7 +33,7 @@ def test_shapes_and_ranges(small_data: napkin_mnist.NapkinMNISTData) -> None:
     for name in ("W1", "X", "Y"):
         images = small_data.observed()[name]
         assert images.shape == (40, 3, 8, 8) and images.dtype == np.float32
-        assert images.min() >= -1.0 and images.max() <= 1.0
+        assert images.min() >= 0.0 and images.max() <= 1.0
     assert small_data.W2.dtype == np.int64 and set(small_data.W2) <= set(range(20))
     digits, groups = napkin_mnist.decode_w2(small_data.W2)
     np.testing.assert_array_equal(digits, small_data.hidden["W2_digit"])
@@ -46,7 +46,7 @@ def test_images_show_their_colour(small_data: napkin_mnist.NapkinMNISTData) -> N
         colours = small_data.hidden[f"{name}_colour"]
         dark_channels = napkin_mnist.COLOUR_RGB[colours] == 0
         images = small_data.observed()[name]
-        assert np.all(images[dark_channels] == -1.0)
+        assert np.all(images[dark_channels] == 0.0)
 
 
 def test_cache_round_trip(tmp_path) -> None:
