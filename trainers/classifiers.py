@@ -229,8 +229,8 @@ def check_images(images: np.ndarray | torch.Tensor, model: AttributeClassifier, 
     low, high = float(tensor.min()), float(tensor.max())
     if low < 0.0 or high > 1.0:
         raise DataError(
-            f"{name} have pixel values in [{low:g}, {high:g}]; expected [0, 1] (the Napkin-MNIST and CelebA "
-            "loaders give [-1, 1]: pass (images + 1) / 2)"
+            f"{name} have pixel values in [{low:g}, {high:g}]; expected [0, 1] (images in [-1, 1]: "
+            "pass (images + 1) / 2)"
         )
     return tensor
 

@@ -197,7 +197,7 @@ def celeba_attribute_classifier(
     ----------
     images : numpy.ndarray or torch.Tensor
         float ``(N, 3, S, S)`` with pixels in [0, 1]
-        (:func:`~idgen.datasets.celeba.load_celeba` gives [-1, 1]: pass ``(image + 1) / 2``).
+        (as :func:`~idgen.datasets.celeba.load_celeba` gives them).
     labels : mapping of str to numpy.ndarray
         One column of 0 and 1 per attribute, e.g. ``{"Male": ..., "Young": ...}`` as ``load_celeba``
         returns them.

@@ -45,7 +45,7 @@ def rendered(colours: list[int], count: int, seed: int) -> np.ndarray:
     digits = rng.integers(10, size=count)
     colour_column = np.resize(np.array(colours), count)
     images = render_images(digits, colour_column, np.ones(count, dtype=np.int64), image_size=IMAGE_SIZE, seed=seed)
-    return (images + 1.0) / 2.0
+    return images
 
 
 def test_napkin_classifier_learns_colour_and_thickness_on_held_out_digits(
@@ -137,7 +137,7 @@ def test_celeba_classifier_learns_male_and_young_from_the_fixture(tmp_path: Path
     root = write_celeba_fixture(tmp_path / "celeba", n=80, seed=0)
     data = load_celeba(root, attributes=("Male", "Young"), split="all", image_size=IMAGE_SIZE)
     model, report = celeba_attribute_classifier(
-        (data["image"] + 1.0) / 2.0,
+        data["image"],
         {"Male": data["Male"], "Young": data["Young"]},
         steps=60,
         batch_size=32,
