@@ -97,7 +97,9 @@ def fit_plan(cfg: DictConfig, plan: Plan, data: ScenarioData, workdir: str | Pat
 def fit_baseline(cfg: DictConfig, name: str, graph: idgen.ADMG, query: str, data: ScenarioData) -> Any:
     """Fit a baseline (e.g. the conditional model P(Y | X)) with the same backend and budget."""
     plan = idgen.compile(graph, query)
-    return fit_plan(cfg, plan, data, workdir=Path(cfg.artifacts) / "baselines" / name)
+    types = {v: t for v, t in data.variable_types.items() if v in graph.nodes}
+    narrowed = ScenarioData(data.table, variable_types=types, context=data.context)
+    return fit_plan(cfg, plan, narrowed, workdir=Path(cfg.artifacts) / "baselines" / name)
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

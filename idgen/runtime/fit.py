@@ -256,7 +256,8 @@ class _Runner:
     def _task_folder(self, task: Any) -> Path:
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name)
-        key = content_id({"task": task.id, "backend": name, "options": options, "seed": self.seed, "data": self.keys[task.source]})
+        learned = {k: v for k, v in options.items() if k != "progress"}
+        key = content_id({"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]})
         return self.workdir / "tasks" / f"{task.id}-{key}"
 
     def _fit_task(self, task_id: str) -> None:
@@ -271,6 +272,8 @@ class _Runner:
         table = self.tables[task.source]
         columns = task.targets + task.conditioning
         check_columns(table, self.types, columns)
+        if name != "tabular":
+            options = {"progress": self.progress, **options}  # fit(progress=False) silences the trainers too
         model = get_backend(name)(task.targets, task.conditioning, self.types, **options)
         log.info("fitting %s on %s with %s", task.describe(), task.source, name)
         work = folder.with_name(folder.name + ".work")

@@ -188,9 +188,13 @@ def _broadcast(variable: str, value: Any, kind: VariableType, n: int, role: str)
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     array = np.asarray(value)
-    row_shape = kind.shape if kind.kind != "continuous" else kind.shape
-    if kind.kind == "continuous" and array.ndim <= 1 and kind.shape == (1,):
-        array = array.reshape(-1, 1) if array.ndim == 1 else array.reshape(1, 1)
+    row_shape = kind.shape
+    if kind.kind == "continuous" and kind.shape == (1,):
+        # a scalar is one value; a flat column of several values is one value per row
+        if array.ndim == 0:
+            array = array.reshape(1)
+        elif array.ndim == 1 and array.shape[0] != 1:
+            array = array.reshape(-1, 1)
     if array.shape == row_shape or (kind.kind == "discrete" and array.ndim == 0):
         array = np.broadcast_to(array, (n, *row_shape)).copy()
     if array.shape != (n, *row_shape):

@@ -206,3 +206,22 @@ def test_stages_can_be_fitted_as_separate_jobs(napkin_data, tmp_path, monkeypatc
 def test_unknown_task_id_is_an_error(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IdgenError, match="no task"):
         idgen.fit(idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_data, workdir=tmp_path, tasks=["nope"])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.5, [[0.5]] * 3), (np.float32(0.5), [[0.5]] * 3), ([0.5], [[0.5]] * 3), ([1.0, 2.0, 3.0], [[1.0], [2.0], [3.0]])],
+)
+def test_one_continuous_value_broadcasts_and_a_column_is_per_row(value, expected) -> None:  # type: ignore[no-untyped-def]
+    from idgen.data import VariableType
+    from idgen.runtime.network import _broadcast
+
+    assert _broadcast("X", value, VariableType("continuous", (1,)), 3, "do").tolist() == expected
+
+
+def test_continuous_value_of_the_wrong_length_is_an_error() -> None:
+    from idgen.data import VariableType
+    from idgen.runtime.network import _broadcast
+
+    with pytest.raises(DataError, match=r"do=\{'X': \.\.\.\} has shape \(2, 1\)"):
+        _broadcast("X", [1.0, 2.0], VariableType("continuous", (1,)), 3, "do")
