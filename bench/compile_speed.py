@@ -69,9 +69,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "compile_speed.json"
 
 
 # ---------------------------------------------------------------------- graphs
-def random_sparse_admg(
-    n_nodes: int, seed: int, max_parents: int = 3, bidirected_per_node: float = 0.3
-) -> ADMG:
+def random_sparse_admg(n_nodes: int, seed: int, max_parents: int = 3, bidirected_per_node: float = 0.3) -> ADMG:
     """A sparse random ADMG: each node draws 0..``max_parents`` parents among earlier nodes of a random order.
 
     About ``bidirected_per_node`` bidirected edges per node join random pairs.
@@ -140,9 +138,7 @@ def _safe_names(names: Iterable[str]) -> dict[str, str]:
     return result
 
 
-def latent_projection(
-    nodes: Sequence[str], directed: Sequence[tuple[str, str]], latent: Iterable[str]
-) -> ADMG:
+def latent_projection(nodes: Sequence[str], directed: Sequence[tuple[str, str]], latent: Iterable[str]) -> ADMG:
     """Project the ``latent`` nodes out of a DAG, giving an ADMG over the others (Verma & Pearl).
 
     ``a -> b`` when a directed path from ``a`` to ``b`` has only latent nodes inside; ``a <-> b`` when
@@ -349,9 +345,7 @@ class Row:
         return None
 
 
-def benchmark_graph(
-    name: str, kind: str, graph: ADMG, seed: int, timeout: float, compile_plan: Any
-) -> list[Row]:
+def benchmark_graph(name: str, kind: str, graph: ADMG, seed: int, timeout: float, compile_plan: Any) -> list[Row]:
     rows = []
     for query in pick_queries(graph, seed):
         idgen_ms, identifiable = time_idgen(graph, query)
@@ -378,8 +372,7 @@ def benchmark_graph(
 
 # ---------------------------------------------------------------------- report
 _HEADER = (
-    f"{'graph':<16}{'nodes':>6}  {'query':<46}{'idgen ms':>10}{'compile ms':>11}{'y0 ms':>11}{'ratio':>9}"
-    "  identifiable"
+    f"{'graph':<16}{'nodes':>6}  {'query':<46}{'idgen ms':>10}{'compile ms':>11}{'y0 ms':>11}{'ratio':>9}  identifiable"
 )
 
 

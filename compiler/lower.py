@@ -72,7 +72,9 @@ class _Lowering:
             return self.lower(step.children[0], self.synthetic_dataset(step, source))
         raise IdgenError(f"cannot lower a step of line {step.line}")
 
-    def chain(self, factors: tuple[tuple[str, frozenset[str]], ...], source: str, outcomes: frozenset[str], note: str) -> _Fragment:
+    def chain(
+        self, factors: tuple[tuple[str, frozenset[str]], ...], source: str, outcomes: frozenset[str], note: str
+    ) -> _Fragment:
         """Models ``P(v_i | given_i)`` in order; earlier targets feed later ones, the rest are inputs."""
         produced: dict[str, _Node] = {}
         nodes = []
@@ -225,10 +227,15 @@ def _conditional_fragment(
         columns,
         joint_network,
         OBSERVED,
-        note=f"samples of P({', '.join(graph.ordered(graph.mask(trace.outcomes | frozenset(conditions))))} | do(...)) (IDC)",
+        note=f"samples of P({', '.join(graph.ordered(graph.mask(trace.outcomes | frozenset(conditions))))} "
+        "| do(...)) (IDC)",
     )
     lowering.datasets.setdefault(dataset.id, dataset)
-    conditioning = graph.ordered(graph.mask(frozenset(conditions) | (frozenset(treatments) & frozenset(joint_network.inputs))))
-    task = lowering.task(TrainTask(graph.ordered(graph.mask(trace.outcomes)), conditioning, dataset.id, note="IDC conditional"))
+    conditioning = graph.ordered(
+        graph.mask(frozenset(conditions) | (frozenset(treatments) & frozenset(joint_network.inputs)))
+    )
+    task = lowering.task(
+        TrainTask(graph.ordered(graph.mask(trace.outcomes)), conditioning, dataset.id, note="IDC conditional")
+    )
     node = _Node(task, {v: v for v in conditioning})
     return _Fragment([node], {v: node for v in task.targets})

@@ -58,7 +58,13 @@ class TrainTask:
         return f"P({', '.join(self.targets)}{given})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "targets": list(self.targets), "conditioning": list(self.conditioning), "source": self.source, "note": self.note}
+        return {
+            "id": self.id,
+            "targets": list(self.targets),
+            "conditioning": list(self.conditioning),
+            "source": self.source,
+            "note": self.note,
+        }
 
     @classmethod
     def from_json(cls, spec: Mapping[str, Any]) -> TrainTask:
@@ -79,7 +85,12 @@ class Node:
     inputs: tuple[tuple[str, str], ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "variables": list(self.variables), "task": self.task, "inputs": [list(p) for p in self.inputs]}
+        return {
+            "name": self.name,
+            "variables": list(self.variables),
+            "task": self.task,
+            "inputs": [list(p) for p in self.inputs],
+        }
 
     @classmethod
     def from_json(cls, spec: Mapping[str, Any]) -> Node:
@@ -113,7 +124,11 @@ class Network:
 
     @classmethod
     def from_json(cls, spec: Mapping[str, Any]) -> Network:
-        return cls(tuple(spec["inputs"]), tuple(Node.from_json(n) for n in spec["nodes"]), tuple((a, b) for a, b in spec["outputs"]))
+        return cls(
+            tuple(spec["inputs"]),
+            tuple(Node.from_json(n) for n in spec["nodes"]),
+            tuple((a, b) for a, b in spec["outputs"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -135,7 +150,9 @@ class Dataset:
         if self.kind == OBSERVED:
             return OBSERVED
         assert self.network is not None
-        return content_id({"kind": self.kind, "columns": self.columns, "network": self.network.to_json(), "from": self.input_source})
+        return content_id(
+            {"kind": self.kind, "columns": self.columns, "network": self.network.to_json(), "from": self.input_source}
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,10 +174,11 @@ class Dataset:
 class QueryNetwork:
     """The final sampling network of one query.
 
-    ``treatments`` are the do-inputs (the query's, plus conditions moved by IDC rule 2), ``conditions``
-    the observed conditions left after rule 2 (inputs given through ``given=``), ``free_inputs`` the
-    inputs whose value does not change the answer (ID line 3); the runtime feeds them values drawn from
-    the data.
+    ``treatments`` are the query's do-variables (values through ``do=``) and ``conditions`` all its
+    observed conditions (values through ``given=``), including the ``moved`` ones: those IDC's rule 2
+    turned into treatments, which the network therefore takes as plain inputs instead of conditioning
+    on them. ``free_inputs`` are network inputs whose value does not change the answer (ID line 3);
+    the runtime feeds them values drawn from the data.
     """
 
     query: str
@@ -218,7 +236,10 @@ class Plan:
         """The :class:`QueryNetwork` of ``query`` (optional for single-query plans)."""
         if query is None:
             if len(self.queries) != 1:
-                raise IdgenError(f"this plan has {len(self.queries)} queries; name one of: {', '.join(q.query for q in self.queries)}")
+                raise IdgenError(
+                    f"this plan has {len(self.queries)} queries; "
+                    f"name one of: {', '.join(q.query for q in self.queries)}"
+                )
             return self.queries[0]
         from idgen.query import Query
 
@@ -281,7 +302,10 @@ class Plan:
     # ------------------------------------------------------------------ renderings
     def as_text(self) -> str:
         """A readable dry run: each dataset, each task with its inputs and data, and each network."""
-        out = [f"plan: {len(self.tasks)} training task(s), {len(self.datasets) - 1} synthetic dataset(s), {len(self.queries)} query network(s)"]
+        out = [
+            f"plan: {len(self.tasks)} training task(s), {len(self.datasets) - 1} synthetic dataset(s), "
+            f"{len(self.queries)} query network(s)"
+        ]
         names = {OBSERVED: "D (observed data)"}
         for k, dataset in enumerate(d for d in self.datasets if d.kind != OBSERVED):
             names[dataset.id] = f"D{'′' * (k + 1)} [{dataset.id}]"
@@ -293,7 +317,10 @@ class Plan:
                 continue
             assert dataset.network is not None
             out.append(f"  {names[dataset.id]}: {dataset.kind}; {dataset.note}")
-            out.append(f"      columns {', '.join(dataset.columns)}; inputs {', '.join(dataset.network.inputs) or 'none'} drawn from rows of {names[dataset.input_source]}")
+            out.append(
+                f"      columns {', '.join(dataset.columns)}; inputs {', '.join(dataset.network.inputs) or 'none'} "
+                f"drawn from rows of {names[dataset.input_source]}"
+            )
             out.append(f"      produced by sampling: {_chain_text(dataset.network, self)}")
         out.append("")
         out.append("tasks (in training order):")
@@ -303,14 +330,23 @@ class Plan:
         for item in self.queries:
             out.append("")
             out.append(f"network for {item.query}  (ID lines {' → '.join(str(k) for k in item.lines)})")
-            inputs = [f"do {v}" for v in item.treatments] + [f"given {v}" for v in item.conditions] + [f"free {v}" for v in item.free_inputs]
+            inputs = (
+                [f"do {v}" for v in item.treatments]
+                + [f"given {v}" for v in item.conditions]
+                + [f"free {v}" for v in item.free_inputs]
+            )
             out.append(f"  inputs: {', '.join(inputs) or 'none'}")
             if item.moved:
                 out.append(f"  IDC rule 2 moved {', '.join(item.moved)} from the conditions into do(·)")
             for node in item.network.nodes:
                 task = self.task(node.task)
-                wires = ", ".join(f"{var}←{src.removeprefix(INPUT) if src.startswith(INPUT) else src}" for var, src in node.inputs)
-                out.append(f"  {node.name}: sample {', '.join(node.variables)} ~ {task.describe()} [{task.id}]" + (f"  feeds: {wires}" if wires else ""))
+                wires = ", ".join(
+                    f"{var}←{src.removeprefix(INPUT) if src.startswith(INPUT) else src}" for var, src in node.inputs
+                )
+                out.append(
+                    f"  {node.name}: sample {', '.join(node.variables)} ~ {task.describe()} [{task.id}]"
+                    + (f"  feeds: {wires}" if wires else "")
+                )
             out.append(f"  outputs: {', '.join(f'{v}={n}' for v, n in item.network.outputs)}")
         return "\n".join(out)
 
@@ -339,9 +375,11 @@ class Plan:
             datasets=tuple(Dataset.from_json(d) for d in spec["datasets"]),
             queries=tuple(QueryNetwork.from_json(q) for q in spec["queries"]),
         )
-        for task, raw in zip(plan.tasks, spec["tasks"]):
+        for task, raw in zip(plan.tasks, spec["tasks"], strict=True):
             if task.id != raw["id"]:
-                raise IdgenError(f"task {raw['id']} does not match its content (id {task.id}); the plan file was edited")
+                raise IdgenError(
+                    f"task {raw['id']} does not match its content (id {task.id}); the plan file was edited"
+                )
         return plan
 
     def to_dot(self) -> str:
@@ -362,7 +400,10 @@ class Plan:
             for variable in (*item.treatments, *item.conditions, *item.free_inputs):
                 lines.append(f'    "q{k}_{INPUT}{variable}" [shape=ellipse, label="{variable}"];')
             for node in item.network.nodes:
-                lines.append(f'    "q{k}_{node.name}" [shape=box, style=rounded, label="{", ".join(node.variables)}\\n{self.task(node.task).describe()}"];')
+                lines.append(
+                    f'    "q{k}_{node.name}" [shape=box, style=rounded, '
+                    f'label="{", ".join(node.variables)}\\n{self.task(node.task).describe()}"];'
+                )
                 for variable, source in node.inputs:
                     lines.append(f'    "q{k}_{source}" -> "q{k}_{node.name}" [label="{variable}"];')
             lines.append("  }")
@@ -379,7 +420,9 @@ class Plan:
 
 
 def _chain_text(network: Network, plan: Plan) -> str:
-    return " → ".join(f"{', '.join(n.variables)} ~ {plan.task(n.task).describe()}" for n in network.nodes) or "(nothing)"
+    return (
+        " → ".join(f"{', '.join(n.variables)} ~ {plan.task(n.task).describe()}" for n in network.nodes) or "(nothing)"
+    )
 
 
 def topological_ids(edges: Mapping[str, Iterable[str]]) -> list[str]:

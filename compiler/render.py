@@ -37,10 +37,12 @@ def render_plan(plan: Plan, path: str) -> None:
     networks = plan.queries
     widest = max([len(q.network.nodes) + 1 for q in networks] + [len(columns)])
     heights = [max(2.0, 0.9 * tallest)] + [1.6] * len(networks)
-    figure, axes = plt.subplots(len(heights), 1, figsize=(max(8.0, 2.6 * widest), sum(heights)), gridspec_kw={"height_ratios": heights})
+    figure, axes = plt.subplots(
+        len(heights), 1, figsize=(max(8.0, 2.6 * widest), sum(heights)), gridspec_kw={"height_ratios": heights}
+    )
     axes = list(axes) if len(heights) > 1 else [axes]
     _draw_training(axes[0], plan, columns, level)
-    for ax, item in zip(axes[1:], networks):
+    for ax, item in zip(axes[1:], networks, strict=True):
         _draw_network(ax, plan, item)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -48,7 +50,16 @@ def render_plan(plan: Plan, path: str) -> None:
 
 
 def _box(ax: Any, x: float, y: float, text: str, colour: str) -> Any:
-    return ax.text(x, y, text, ha="center", va="center", fontsize=8, zorder=3, bbox={"boxstyle": "round,pad=0.4", "facecolor": colour, "edgecolor": "#444444"})
+    return ax.text(
+        x,
+        y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=8,
+        zorder=3,
+        bbox={"boxstyle": "round,pad=0.4", "facecolor": colour, "edgecolor": "#444444"},
+    )
 
 
 def _arrow(ax: Any, start: Any, end: Any, dashed: bool, label: str = "") -> None:
@@ -100,7 +111,11 @@ def _draw_network(ax: Any, plan: Plan, item: Any) -> None:
     inputs = list(item.network.inputs)
     for j, variable in enumerate(inputs):
         position[INPUT + variable] = (0.0, -float(j))
-        role = "do" if variable in item.treatments or variable in item.moved else ("given" if variable in item.conditions else "free")
+        role = (
+            "do"
+            if variable in item.treatments or variable in item.moved
+            else ("given" if variable in item.conditions else "free")
+        )
         boxes[INPUT + variable] = _box(ax, 0.0, -float(j), f"{role} {variable}", "#eeeeee")
     outputs = {n for _, n in item.network.outputs}
     for k, node in enumerate(item.network.nodes):

@@ -15,15 +15,21 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig
+from pipeline import ScenarioData, fit_baseline
 
 import idgen
 from idgen.datasets.celeba import load_celeba
-from pipeline import ScenarioData, fit_baseline
 
 
 def make_data(cfg: DictConfig) -> ScenarioData:
     attributes = list(dict.fromkeys([*cfg.data.attributes, *cfg.data.evaluation_attributes]))
-    loaded = load_celeba(cfg.data.root, attributes=tuple(attributes), split=cfg.data.split, image_size=int(cfg.data.image_size), limit=cfg.data.limit)
+    loaded = load_celeba(
+        cfg.data.root,
+        attributes=tuple(attributes),
+        split=cfg.data.split,
+        image_size=int(cfg.data.image_size),
+        limit=cfg.data.limit,
+    )
     table = {"Image": loaded["image"], **{a: loaded[a] for a in cfg.data.attributes}}
     labels = {a: loaded[a] for a in attributes}
     return ScenarioData(table, variable_types={a: "discrete" for a in cfg.data.attributes}, context={"labels": labels})
@@ -47,9 +53,15 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
     attributes = list(cfg.data.evaluation_attributes)
     images = np.asarray(data.table["Image"])
     classifier, report = train_attribute_classifier(
-        images, {a: labels[a] for a in attributes}, classes={a: 2 for a in attributes}, steps=int(cfg.profile.classifier_steps), seed=int(cfg.seed)
+        images,
+        {a: labels[a] for a in attributes},
+        classes={a: 2 for a in attributes},
+        steps=int(cfg.profile.classifier_steps),
+        seed=int(cfg.seed),
     )
-    conditional = fit_baseline(cfg, "conditional", idgen.ADMG(directed=[("Male", "Image")]), "P(Image | do(Male))", data)
+    conditional = fit_baseline(
+        cfg, "conditional", idgen.ADMG(directed=[("Male", "Image")]), "P(Image | do(Male))", data
+    )
     n = int(cfg.profile.eval_samples)
     result: dict[str, Any] = {"classifier_held_out_accuracy": report["held_out_accuracy"], "per_intervention": []}
     for male in cfg.query.values.Male:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hydra
 from omegaconf import DictConfig
-
 from pipeline import compile_plan, output_dir
 
 

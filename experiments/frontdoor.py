@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig
+from pipeline import ScenarioData, fit_baseline, load_graph
 from scipy.stats import norm
 
 import idgen
 from idgen.scm import DiscreteSCM, Joint
-from pipeline import ScenarioData, fit_baseline, load_graph
 
 #: P(M = 1 | X = x) in both scenarios
 MEDIATOR = np.array([0.15, 0.8])

@@ -21,12 +21,16 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig
+from pipeline import ScenarioData, fit_baseline, load_graph
 
 import idgen
 from idgen.datasets import napkin_mnist
-from pipeline import ScenarioData, fit_baseline, load_graph
 
-PAPER = {"attribute_tvd": 0.25, "fid_inception": [25.66, 22.67], "note": "32x32, ~60k images, GPU; FID with Inception features"}
+PAPER = {
+    "attribute_tvd": 0.25,
+    "fid_inception": [25.66, 22.67],
+    "note": "32x32, ~60k images, GPU; FID with Inception features",
+}
 
 
 def make_data(cfg: DictConfig) -> ScenarioData:
@@ -55,7 +59,11 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
     size = int(cfg.data.image_size)
     n = int(cfg.profile.eval_samples)
     classifier, accuracy = napkin_attribute_classifier(
-        size, napkin_mnist.IMAGE_TRANSFORMS["Y"], Path(cfg.data.cache_dir) / "classifiers", steps=int(cfg.profile.classifier_steps), seed=0
+        size,
+        napkin_mnist.IMAGE_TRANSFORMS["Y"],
+        Path(cfg.data.cache_dir) / "classifiers",
+        steps=int(cfg.profile.classifier_steps),
+        seed=0,
     )
     baseline_graph = idgen.ADMG(directed=[("X", "Y")])
     blind_graph = idgen.ADMG(directed=load_graph(cfg).directed)
@@ -110,7 +118,11 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
 
 def _describe(attributes: np.ndarray) -> dict[str, Any]:
     digit, colour, thickness = (int(a) for a in attributes)
-    return {"digit": digit, "colour": napkin_mnist.COLOUR_NAMES[colour], "thickness": napkin_mnist.THICKNESS_NAMES[thickness]}
+    return {
+        "digit": digit,
+        "colour": napkin_mnist.COLOUR_NAMES[colour],
+        "thickness": napkin_mnist.THICKNESS_NAMES[thickness],
+    }
 
 
 def _rows_from_table(table: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -149,7 +161,9 @@ def _grid(grids: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) ->
                 ax.imshow(np.transpose(image, (1, 2, 0)))
                 if row == 0 and (column in (0, 1, 1 + len(ours))):
                     ax.set_title(title, fontsize=7)
-    figure.suptitle("Napkin-MNIST: Y samples under do(X = x) — idgen (left block) vs conditional model (right block)", fontsize=8)
+    figure.suptitle(
+        "Napkin-MNIST: Y samples under do(X = x) — idgen (left block) vs conditional model (right block)", fontsize=8
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

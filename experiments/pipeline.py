@@ -74,7 +74,9 @@ def compile_plan(cfg: DictConfig, outdir: Path) -> Plan:
     return plan
 
 
-def fit_plan(cfg: DictConfig, plan: Plan, data: ScenarioData, workdir: str | Path | None = None, tasks: list[str] | None = None) -> Any:
+def fit_plan(
+    cfg: DictConfig, plan: Plan, data: ScenarioData, workdir: str | Path | None = None, tasks: list[str] | None = None
+) -> Any:
     """``idgen.fit`` with the backend settings of ``cfg.backend``."""
     backend = OmegaConf.to_container(cfg.backend, resolve=True)
     assert isinstance(backend, dict)

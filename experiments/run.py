@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hydra
 from omegaconf import DictConfig
-
 from pipeline import run
 
 

@@ -1,6 +1,6 @@
 """Sample and evaluate a network fitted by train.py (or run.py): figures and metrics.json.
 
-    python experiments/sample.py experiment=napkin_mnist profile=cpu
+python experiments/sample.py experiment=napkin_mnist profile=cpu
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
+from pipeline import output_dir, scenario
 
 import idgen
-from pipeline import output_dir, scenario
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")

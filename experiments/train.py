@@ -13,7 +13,6 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
-
 from pipeline import compile_plan, fit_plan, output_dir, scenario
 
 

@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="idgen", description="ID-GEN: sample identifiable causal effects with conditional generative models")
+    parser = argparse.ArgumentParser(
+        prog="idgen", description="ID-GEN: sample identifiable causal effects with conditional generative models"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     explain = commands.add_parser("explain", help="identify a query and print the trace, the estimand or the hedge")
@@ -57,11 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("query")
     fit.add_argument("--graph", required=True)
     fit.add_argument("--data", required=True, help="CSV file with a column per variable")
-    fit.add_argument("--workdir", required=True, help="artifacts folder (re-running resumes); the network goes to WORKDIR/network")
+    fit.add_argument(
+        "--workdir", required=True, help="artifacts folder (re-running resumes); the network goes to WORKDIR/network"
+    )
     fit.add_argument("--backend", default="auto", help="auto, tabular, mlp-diffusion or unet-diffusion")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--synthetic-size", type=int, default=None)
-    fit.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="backend option, e.g. steps=2000")
+    fit.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="backend option, e.g. steps=2000"
+    )
     fit.set_defaults(handler=_fit)
 
     sample = commands.add_parser("sample", help="sample a saved network")
@@ -123,7 +129,16 @@ def _fit(args: argparse.Namespace) -> int:
     plan = compile(graph, args.query)
     data = _read_csv(args.data, pd)
     options: dict[str, Any] = dict(_assignment(text, "--option", numeric=True) for text in args.option)
-    network = fit(plan, data, backend=args.backend, workdir=args.workdir, seed=args.seed, synthetic_size=args.synthetic_size, progress=True, **options)
+    network = fit(
+        plan,
+        data,
+        backend=args.backend,
+        workdir=args.workdir,
+        seed=args.seed,
+        synthetic_size=args.synthetic_size,
+        progress=True,
+        **options,
+    )
     target = Path(args.workdir) / "network"
     network.save(target)
     print(plan.as_text())

@@ -130,7 +130,9 @@ def as_table(data: Any, required: Iterable[str] = ()) -> Table:
     return table
 
 
-def infer_types(table: Mapping[str, np.ndarray], overrides: Mapping[str, str | VariableType] | None = None) -> dict[str, VariableType]:
+def infer_types(
+    table: Mapping[str, np.ndarray], overrides: Mapping[str, str | VariableType] | None = None
+) -> dict[str, VariableType]:
     """Decide each variable's kind from its array, with explicit overrides.
 
     Integer 1-D columns are discrete, float 1-D/2-D columns continuous, 4-D float columns images.

@@ -88,9 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or tempfile.mkdtemp(prefix="idgen-demo-")
     started = time.perf_counter()
     network = fit(plan, data, backend="tabular", workdir=workdir, seed=args.seed)
-    print(f"fitted {len(plan.tasks)} factor(s) and 1 synthetic dataset in {time.perf_counter() - started:.1f} s (artifacts in {workdir})")
+    print(
+        f"fitted {len(plan.tasks)} factor(s) and 1 synthetic dataset in {time.perf_counter() - started:.1f} s "
+        f"(artifacts in {workdir})"
+    )
     naive_joint = Joint.from_samples(data, ["X", "Y"], {"X": 2, "Y": 2})
-    print(f"\n{'x':>3} {'truth P(Y=1|do(x))':>20} {'idgen':>8} {'naive P(Y=1|x)':>16} {'TVD idgen':>10} {'TVD naive':>10}")
+    print(
+        f"\n{'x':>3} {'truth P(Y=1|do(x))':>20} {'idgen':>8} {'naive P(Y=1|x)':>16} {'TVD idgen':>10} {'TVD naive':>10}"
+    )
     idgen_tvds, naive_tvds = [], []
     for x in (0, 1):
         truth = scm.interventional(["Y"], do={"X": x})
@@ -103,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{x:>3} {truth.probability({'Y': 1}):>20.4f} {sampled.probability({'Y': 1}):>8.4f} "
             f"{naive.probability({'Y': 1}):>16.4f} {idgen_tvds[-1]:>10.4f} {naive_tvds[-1]:>10.4f}"
         )
-    print(f"\nmean TVD to the exact P(Y | do(X)): idgen {np.mean(idgen_tvds):.4f}, naive conditional {np.mean(naive_tvds):.4f}")
+    print(
+        f"\nmean TVD to the exact P(Y | do(X)): idgen {np.mean(idgen_tvds):.4f}, "
+        f"naive conditional {np.mean(naive_tvds):.4f}"
+    )
     return 0
 
 

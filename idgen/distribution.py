@@ -16,7 +16,6 @@ bug that makes y0 0.2.11 wrong on the napkin graph. Here the invariant is explic
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Union
 
 from idgen.expression import Expr, Prob, Ratio, product, summation
 
@@ -66,7 +65,7 @@ class Kernel:
         return tuple(t for t, _ in self.factors)
 
 
-Distribution = Union[Observational, Kernel]
+Distribution = Observational | Kernel
 
 
 def restrict(distribution: Distribution, variables: frozenset[str]) -> Distribution:

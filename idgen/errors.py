@@ -44,13 +44,14 @@ class NotIdentifiable(IdgenError):
         ``G \\ X`` it contains); both are c-forests rooted in ancestors of the outcomes.
     """
 
-    def __init__(self, hedge: Hedge, query: str = "") -> None:
+    def __init__(self, hedge: Hedge, query: str = "", treatments: Iterable[str] = ()) -> None:
         self.hedge = hedge
         self.query = query
         prefix = f"{query} is not identifiable" if query else "not identifiable"
+        blocked = sorted(hedge.forest & set(treatments))
+        detail = f" (F holds the treatment(s) {{{_names(blocked)}}}, F' none)" if blocked else ""
         super().__init__(
-            f"{prefix}: hedge F = {{{_names(hedge.forest)}}} with F' = {{{_names(hedge.subforest)}}} "
-            f"(treatments in F \\ F': {{{_names(hedge.forest - hedge.subforest)}}})"
+            f"{prefix}: hedge F = {{{_names(hedge.forest)}}} with F' = {{{_names(hedge.subforest)}}}{detail}"
         )
 
 

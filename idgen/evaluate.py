@@ -70,8 +70,7 @@ def free_variables(expression: Expression | str) -> frozenset[str]:
     if isinstance(expression, Sum):
         return free_variables(expression.expression) - {variable.name for variable in expression.ranges}
     raise QueryError(
-        f"cannot find the free variables of {type(expression).__name__} expressions "
-        f"such as {expression.to_text()}"
+        f"cannot find the free variables of {type(expression).__name__} expressions such as {expression.to_text()}"
     )
 
 
@@ -118,9 +117,7 @@ def evaluate_table(expression: Expression | str, joint: Joint, free: Sequence[st
     factor = _evaluate(_parsed(expression), joint)
     unbound = [name for name in factor.variables if name not in free]
     if unbound:
-        raise QueryError(
-            f"the expression depends on {unbound}, which are not among the free variables {list(free)}"
-        )
+        raise QueryError(f"the expression depends on {unbound}, which are not among the free variables {list(free)}")
     return np.array(np.broadcast_to(factor.aligned(free), shape), dtype=np.float64)
 
 
@@ -160,11 +157,7 @@ def evaluate(expression: Expression | str, joint: Joint, assignment: Mapping[str
                 f"the expression depends on {name!r}, which the assignment {dict(assignment)} does not set"
             )
         value = assignment[name]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or not 0 <= value < cardinalities[name]
-        ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < cardinalities[name]:
             raise DataError(f"value {value!r} of {name!r} must be an integer in [0, {cardinalities[name]})")
         index.append(int(value))
     return float(factor.values[tuple(index)])
@@ -204,14 +197,10 @@ def _evaluate(expression: Expression, joint: Joint) -> _Factor:
     if isinstance(expression, Product):
         return reduce(_multiply, (_evaluate(term, joint) for term in expression.expressions))
     if isinstance(expression, Fraction):
-        return _divide(
-            _evaluate(expression.numerator, joint), _evaluate(expression.denominator, joint), expression
-        )
+        return _divide(_evaluate(expression.numerator, joint), _evaluate(expression.denominator, joint), expression)
     if isinstance(expression, Sum):
         return _sum(_evaluate(expression.expression, joint), expression.ranges, joint)
-    raise QueryError(
-        f"cannot evaluate {type(expression).__name__} expressions such as {expression.to_text()}"
-    )
+    raise QueryError(f"cannot evaluate {type(expression).__name__} expressions such as {expression.to_text()}")
 
 
 def _probability(expression: Probability, joint: Joint) -> _Factor:
@@ -236,9 +225,7 @@ def _divide(numerator: _Factor, denominator: _Factor, expression: Expression) ->
     variables = _union(numerator, denominator)
     divisor = denominator.aligned(variables)
     if np.any(divisor == 0):
-        raise PositivityError(
-            f"division by zero in {expression.to_text()}: the distribution is not positive there"
-        )
+        raise PositivityError(f"division by zero in {expression.to_text()}: the distribution is not positive there")
     return _Factor(variables, numerator.aligned(variables) / divisor)
 
 

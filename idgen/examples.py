@@ -114,9 +114,7 @@ EXAMPLES: dict[str, Example] = _catalog(
             "No back-door or front-door adjustment exists; ID goes line 3 → line 7 → line 2 → line 6 and "
             "P(y | do(x)) = Σ_w1 P(x, y | w1, w2) P(w1) / Σ_w1 P(x | w1, w2) P(w1)."
         ),
-        reference=(
-            "Pearl, J. & Mackenzie, D. (2018). The Book of Why, p. 240; y0.examples.napkin (W1, W2 = Z2, Z1)"
-        ),
+        reference=("Pearl, J. & Mackenzie, D. (2018). The Book of Why, p. 240; y0.examples.napkin (W1, W2 = Z2, Z1)"),
     ),
     Example(
         name="m_graph",
@@ -124,13 +122,9 @@ EXAMPLES: dict[str, Example] = _catalog(
         queries=("P(Y | do(X))",),
         identifiable=True,
         description=(
-            "Z is a collider of two latents and no ancestor of Y: line 2 drops it, "
-            "then P(y | do(x)) = P(y | x)."
+            "Z is a collider of two latents and no ancestor of Y: line 2 drops it, then P(y | do(x)) = P(y | x)."
         ),
-        reference=(
-            "Greenland, Pearl & Robins (1999). Causal diagrams for epidemiologic research; "
-            "y0.examples.m_graph"
-        ),
+        reference=("Greenland, Pearl & Robins (1999). Causal diagrams for epidemiologic research; y0.examples.m_graph"),
     ),
     # ------------------------------------------------------------------ one example per line of ID
     Example(
@@ -154,9 +148,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         graph=ADMG(directed=[("Z", "X"), ("X", "Y")], bidirected=[("Z", "X")]),
         queries=("P(Y | do(X))",),
         identifiable=True,
-        description=(
-            "Line 3: intervening on Z as well changes nothing once X is fixed; P(y | do(x)) = P(y | x)."
-        ),
+        description=("Line 3: intervening on Z as well changes nothing once X is fixed; P(y | do(x)) = P(y | x)."),
         reference="y0.examples.line_3_example",
     ),
     Example(
@@ -219,9 +211,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         graph=ADMG(directed=[("Z", "X"), ("X", "Y")], bidirected=[("X", "Y")]),
         queries=("P(Y | do(X), Z)",),
         identifiable=False,
-        description=(
-            "IDC moves Z into the intervention by rule 2, which leaves the bow arc: not identifiable."
-        ),
+        description=("IDC moves Z into the intervention by rule 2, which leaves the bow arc: not identifiable."),
         reference=f"{_PEARL_2009}, p. 153",
     ),
     Example(
@@ -229,9 +219,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         graph=ADMG(directed=[("X", "Z"), ("X", "Y"), ("Z", "Y")], bidirected=[("X", "Z")]),
         queries=("P(Y | do(X))",),
         identifiable=False,
-        description=(
-            "Hedge F = {X, Z}, F' = {Z}: the effect of X on its confounded mediator Z is not identifiable."
-        ),
+        description=("Hedge F = {X, Z}, F' = {Z}: the effect of X on its confounded mediator Z is not identifiable."),
         reference=f"{_SHPITSER_PEARL_2008}; y0.examples.tikka_figure_2 (same graph as line_6)",
     ),
     Example(
@@ -253,9 +241,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         graph=ADMG(directed=[("Z", "X"), ("X", "Y")], bidirected=[("Z", "X"), ("Z", "Y")]),
         queries=("P(Y | do(X))",),
         identifiable=False,
-        description=(
-            "Conditioning on Z blocks X ← Z ↔ Y but opens X ↔ Z ↔ Y; the hedge is F = {X, Y, Z}, F' = {Y}."
-        ),
+        description=("Conditioning on Z blocks X ← Z ↔ Y but opens X ↔ Z ↔ Y; the hedge is F = {X, Y, Z}, F' = {Y}."),
         reference=f"{_BAREINBOIM_PEARL_2012}, p. 114; y0.examples.z_identifiability_1",
     ),
     Example(
@@ -309,9 +295,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         graph=ADMG(directed=[("X", "Y"), ("Z", "X"), ("Z", "Y")], bidirected=[("X", "Z")]),
         queries=("P(Y | do(X))",),
         identifiable=True,
-        description=(
-            "Z is a back-door set although it is confounded with X: P(y | do(x)) = Σ_z P(y | x, z) P(z)."
-        ),
+        description=("Z is a back-door set although it is confounded with X: P(y | do(x)) = Σ_z P(y | x, z) P(z)."),
         reference=f"{_SHPITSER_PEARL_2008}, Figure 2c; y0.examples.complete_hierarchy_figure_2c_example",
     ),
     Example(
@@ -438,9 +422,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         ),
         queries=("P(Y | do(X))",),
         identifiable=True,
-        description=(
-            "Tian's graph: W1 ↔ X and W1 ↔ Y as in the napkin, plus a second confounded chain W3 → W4 → X."
-        ),
+        description=("Tian's graph: W1 ↔ X and W1 ↔ Y as in the napkin, plus a second confounded chain W3 → W4 → X."),
         reference=f"{_TIAN_2002}, p. 90; y0.examples.identifiability_7",
     ),
     Example(
@@ -450,8 +432,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         identifiable=True,
         description="The Verma graph: the effect is identifiable and the model implies a Verma constraint.",
         reference=(
-            "Verma, T. & Pearl, J. (1990). Equivalence and synthesis of causal models, p. 257; "
-            "y0.examples.verma_1"
+            "Verma, T. & Pearl, J. (1990). Equivalence and synthesis of causal models, p. 257; y0.examples.verma_1"
         ),
     ),
     Example(
@@ -473,9 +454,7 @@ EXAMPLES: dict[str, Example] = _catalog(
         ),
         queries=("P(V5 | do(V1))",),
         identifiable=True,
-        description=(
-            "A chain whose treatment is confounded with the outcome, identified through the mediators."
-        ),
+        description=("A chain whose treatment is confounded with the outcome, identified through the mediators."),
         reference=f"{_TIAN_2002}, p. 59; y0.examples.verma_3",
     ),
 )

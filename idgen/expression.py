@@ -85,7 +85,8 @@ class Product(Expr):
         return frozenset().union(*(f.free_variables() for f in self.factors))
 
     def to_y0(self) -> Any:
-        from y0.dsl import One, Product as Y0Product
+        from y0.dsl import One
+        from y0.dsl import Product as Y0Product
 
         if not self.factors:
             return One()
@@ -176,4 +177,3 @@ def summation(over: Iterable[str], body: Expr) -> Expr:
     outside = [f for f in factors if not f.free_variables() & over]
     summed = Sum(over, product(inside))
     return product([*outside, summed]) if outside else summed
-

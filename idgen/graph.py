@@ -187,14 +187,18 @@ class ADMG:
         ADMG(directed=[('X', 'Y')], bidirected=[('X', 'Y')])
         """
         if not isinstance(spec, Mapping):
-            raise GraphError(f"a graph spec must be a mapping with 'directed'/'bidirected' lists, got {type(spec).__name__}")
+            raise GraphError(
+                f"a graph spec must be a mapping with 'directed'/'bidirected' lists, got {type(spec).__name__}"
+            )
         unknown = set(spec) - {"directed", "bidirected", "nodes"}
         if unknown:
             raise GraphError(f"unknown graph keys {sorted(unknown)}; expected 'directed', 'bidirected', 'nodes'")
         for key in ("directed", "bidirected", "nodes"):
             if not isinstance(spec.get(key, []), list):
                 raise GraphError(f"graph key {key!r} must be a list")
-        return cls(directed=spec.get("directed", []), bidirected=spec.get("bidirected", []), nodes=spec.get("nodes", []))
+        return cls(
+            directed=spec.get("directed", []), bidirected=spec.get("bidirected", []), nodes=spec.get("nodes", [])
+        )
 
     def to_dict(self) -> dict[str, list[Any]]:
         """The JSON/YAML form read by :meth:`from_dict` and :meth:`load`."""
@@ -264,10 +268,16 @@ class ADMG:
         )
 
     def __hash__(self) -> int:
-        return hash((frozenset(self._names), frozenset(self.directed), frozenset(frozenset(e) for e in self.bidirected)))
+        return hash(
+            (frozenset(self._names), frozenset(self.directed), frozenset(frozenset(e) for e in self.bidirected))
+        )
 
     def __repr__(self) -> str:
-        isolated = [v for v in self._names if not (self._parents[self._index[v]] | self._children[self._index[v]] | self._siblings[self._index[v]])]
+        isolated = [
+            v
+            for v in self._names
+            if not (self._parents[self._index[v]] | self._children[self._index[v]] | self._siblings[self._index[v]])
+        ]
         extra = f", nodes={isolated!r}" if isolated else ""
         return f"ADMG(directed={self.directed!r}, bidirected={self.bidirected!r}{extra})"
 
@@ -458,16 +468,13 @@ class ADMG:
             # same nodes, same indices: cut the edges with whole-mask operations (IDC does this per condition)
             graph._names, graph._index, graph._all = self._names, self._index, self._all
             graph._parents = [
-                0 if (cut_incoming >> i) & 1 else parents & ~cut_outgoing
-                for i, parents in enumerate(self._parents)
+                0 if (cut_incoming >> i) & 1 else parents & ~cut_outgoing for i, parents in enumerate(self._parents)
             ]
             graph._children = [
-                0 if (cut_outgoing >> i) & 1 else children & ~cut_incoming
-                for i, children in enumerate(self._children)
+                0 if (cut_outgoing >> i) & 1 else children & ~cut_incoming for i, children in enumerate(self._children)
             ]
             graph._siblings = [
-                0 if (cut_incoming >> i) & 1 else siblings & ~cut_incoming
-                for i, siblings in enumerate(self._siblings)
+                0 if (cut_incoming >> i) & 1 else siblings & ~cut_incoming for i, siblings in enumerate(self._siblings)
             ]
             return graph
         remap = {old: new for new, old in enumerate(iter_bits(keep))}

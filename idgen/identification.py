@@ -53,7 +53,7 @@ def identify(graph: ADMG, query: str | Query) -> Trace:
     try:
         root = _identify(graph, outcomes, treatments, graph.all_mask, Observational(frozenset(graph.nodes)))
     except NotIdentifiable as error:
-        raise NotIdentifiable(error.hedge, str(query)) from None
+        raise NotIdentifiable(error.hedge, str(query), (*query.treatments, *moved)) from None
     return Trace(graph=graph, query=query, root=root, moved=moved)
 
 
@@ -151,7 +151,9 @@ class _Call:
         context = self.graph.mask(self.distribution.context)
         within = self.nodes if within is None else within
         names = self.graph.names
-        return tuple((self.graph.nodes[i], names(self.graph.pillow_mask(i, within, context))) for i in iter_bits(members))
+        return tuple(
+            (self.graph.nodes[i], names(self.graph.pillow_mask(i, within, context))) for i in iter_bits(members)
+        )
 
 
 def _line_1(call: _Call) -> Step:
@@ -211,4 +213,6 @@ def _line_7(call: _Call, district: int, superset: int) -> Step:
         variables=graph.names(superset),
     )
     child = _identify(graph, call.outcomes, call.treatments & superset, superset, kernel)
-    return call.step(7, children=(child,), district=graph.names(district), superset=graph.names(superset), factors=factors)
+    return call.step(
+        7, children=(child,), district=graph.names(district), superset=graph.names(superset), factors=factors
+    )

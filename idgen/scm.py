@@ -246,9 +246,7 @@ class Joint:
         if set(other.variables) != set(self._variables):
             raise DataError(f"tvd needs the same variables, got {self._variables} and {other.variables}")
         if other.cardinalities != self.cardinalities:
-            raise DataError(
-                f"tvd needs the same cardinalities, got {self.cardinalities} and {other.cardinalities}"
-            )
+            raise DataError(f"tvd needs the same cardinalities, got {self.cardinalities} and {other.cardinalities}")
         aligned = np.transpose(other.table, other.axes(self._variables))
         return float(0.5 * np.abs(self._table - aligned).sum())
 
@@ -337,35 +335,25 @@ class DiscreteSCM:
 
     __slots__ = ("_graph", "_cpts", "_latent_priors", "_latent_endpoints")
 
-    def __init__(
-        self, graph: ADMG, cpts: Mapping[str, Any], latent_priors: Mapping[tuple[str, str], Any]
-    ) -> None:
+    def __init__(self, graph: ADMG, cpts: Mapping[str, Any], latent_priors: Mapping[tuple[str, str], Any]) -> None:
         self._graph = graph
-        self._latent_endpoints: dict[str, tuple[str, str]] = {
-            latent_name(a, b): (a, b) for a, b in graph.bidirected
-        }
+        self._latent_endpoints: dict[str, tuple[str, str]] = {latent_name(a, b): (a, b) for a, b in graph.bidirected}
         self._latent_priors: dict[str, np.ndarray] = {}
         edges = {frozenset(edge): latent_name(*edge) for edge in graph.bidirected}
         for edge, prior in latent_priors.items():
             name = edges.get(frozenset(edge))
             if name is None:
-                raise GraphError(
-                    f"latent prior given for {edge!r}, which is not a bidirected edge of the graph"
-                )
+                raise GraphError(f"latent prior given for {edge!r}, which is not a bidirected edge of the graph")
             self._latent_priors[name] = _checked_distribution(f"prior of {name}", prior)
             if self._latent_priors[name].ndim != 1:
-                raise DataError(
-                    f"prior of {name} must be a vector, got shape {self._latent_priors[name].shape}"
-                )
+                raise DataError(f"prior of {name} must be a vector, got shape {self._latent_priors[name].shape}")
         missing_latents = set(self._latent_endpoints) - set(self._latent_priors)
         if missing_latents:
             raise GraphError(f"no prior given for latents {sorted(missing_latents)}")
         self._latent_priors = {name: self._latent_priors[name] for name in self._latent_endpoints}
         unknown = set(cpts) - set(graph.nodes)
         if unknown:
-            raise GraphError(
-                f"tables given for unknown nodes {sorted(unknown)}; the graph has {list(graph.nodes)}"
-            )
+            raise GraphError(f"tables given for unknown nodes {sorted(unknown)}; the graph has {list(graph.nodes)}")
         missing = [node for node in graph.nodes if node not in cpts]
         if missing:
             raise GraphError(f"no conditional probability table given for nodes {missing}")
@@ -563,20 +551,15 @@ class DiscreteSCM:
                 f"given nodes {sorted(set(given) & (set(outcomes) | set(do)))} also appear as outcomes or do"
             )
         indicators = {
-            name: _indicator(name, value, self._cardinality(name))
-            for name, value in [*do.items(), *given.items()]
+            name: _indicator(name, value, self._cardinality(name)) for name, value in [*do.items(), *given.items()]
         }
         table = self._contract(replaced=set(do), indicators=indicators, output=outcomes)
         total = table.sum()
         if total <= 0:
-            raise PositivityError(
-                f"cannot condition on {given} under do({dict(do)}): it has probability zero"
-            )
+            raise PositivityError(f"cannot condition on {given} under do({dict(do)}): it has probability zero")
         return Joint(outcomes, table / total)
 
-    def _contract(
-        self, replaced: set[str], indicators: Mapping[str, np.ndarray], output: Sequence[str]
-    ) -> np.ndarray:
+    def _contract(self, replaced: set[str], indicators: Mapping[str, np.ndarray], output: Sequence[str]) -> np.ndarray:
         """Sum the product of all tables (but those of ``replaced``) and ``indicators`` onto ``output``."""
         names = [*self._graph.nodes, *self.latents]
         if len(names) > _MAXIMUM_CONTRACTION_AXES:
@@ -647,9 +630,7 @@ class DiscreteSCM:
                     else np.broadcast_to(self._cpts[node], (n, self._cardinality(node)))
                 )
                 values[node] = _draw_rows(generator, rows)
-        return pd.DataFrame(
-            {node: values[node] for node in self._graph.nodes}, columns=list(self._graph.nodes)
-        )
+        return pd.DataFrame({node: values[node] for node in self._graph.nodes}, columns=list(self._graph.nodes))
 
 
 def _draw_rows(generator: np.random.Generator, rows: np.ndarray) -> np.ndarray:

@@ -92,25 +92,35 @@ class Step:
 
     def headline(self) -> str:
         """``line k: ID(y; x) on G[...]`` summary used by :meth:`Trace.explain`."""
-        treatments = f"do({', '.join(self.graph.ordered(self.graph.mask(self.treatments)))})" if self.treatments else "no do"
+        treatments = (
+            f"do({', '.join(self.graph.ordered(self.graph.mask(self.treatments)))})" if self.treatments else "no do"
+        )
         outcomes = ", ".join(self.graph.ordered(self.graph.mask(self.outcomes)))
-        return f"line {self.line}: P({outcomes} | {treatments}) on {{{', '.join(self.graph.ordered(self.graph.mask(self.nodes)))}}}"
+        nodes = ", ".join(self.graph.ordered(self.graph.mask(self.nodes)))
+        return f"line {self.line}: P({outcomes} | {treatments}) on {{{nodes}}}"
 
     def details(self) -> list[str]:
         """Line-specific facts, one per text line."""
         names = self.graph.ordered
         mask = self.graph.mask
         if self.line == 1:
-            return [f"return Σ over {{{', '.join(names(mask(self.nodes - self.outcomes)))}}} of the working distribution"]
+            return [
+                f"return Σ over {{{', '.join(names(mask(self.nodes - self.outcomes)))}}} of the working distribution"
+            ]
         if self.line == 2:
             return [f"drop {{{', '.join(names(mask(self.dropped)))}}} (not ancestors of the outcomes)"]
         if self.line == 3:
-            return [f"add {{{', '.join(names(mask(self.added)))}}} to the treatments (no effect on the outcomes once X is cut)"]
+            return [
+                f"add {{{', '.join(names(mask(self.added)))}}} to the treatments "
+                "(no effect on the outcomes once X is cut)"
+            ]
         if self.line == 4:
             return ["districts of G \\ X: " + "; ".join("{" + ", ".join(names(mask(d))) + "}" for d in self.districts)]
         lines = []
         if self.line == 7:
-            lines.append(f"S = {{{', '.join(names(mask(self.district)))}}} ⊂ S' = {{{', '.join(names(mask(self.superset)))}}}")
+            lines.append(
+                f"S = {{{', '.join(names(mask(self.district)))}}} ⊂ S' = {{{', '.join(names(mask(self.superset)))}}}"
+            )
             lines.append("new working distribution Q[S'] (ID-GEN: train this chain, sample D′ from it, recurse on D′):")
         else:
             lines.append(f"S = {{{', '.join(names(mask(self.district)))}}} is a district of G; chain of conditionals:")

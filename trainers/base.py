@@ -48,7 +48,9 @@ class FactorModel(ABC):
     #: option names and defaults this backend accepts
     default_options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, targets: Sequence[str], conditioning: Sequence[str], types: Mapping[str, VariableType], **options: Any) -> None:
+    def __init__(
+        self, targets: Sequence[str], conditioning: Sequence[str], types: Mapping[str, VariableType], **options: Any
+    ) -> None:
         self.targets = tuple(targets)
         self.conditioning = tuple(conditioning)
         missing = [v for v in self.targets + self.conditioning if v not in types]

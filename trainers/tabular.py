@@ -42,7 +42,10 @@ class TabularModel(FactorModel):
     def unsupported(self, types: Mapping[str, VariableType]) -> str | None:
         continuous = [v for v, t in types.items() if t.kind != "discrete"]
         if continuous:
-            return f"it models discrete variables only, but {', '.join(continuous)} are not discrete (use 'mlp-diffusion' or 'unet-diffusion')"
+            return (
+                f"it models discrete variables only, but {', '.join(continuous)} are not discrete "
+                "(use 'mlp-diffusion' or 'unet-diffusion')"
+            )
         return None
 
     def fit(self, table: Table, *, seed: int = 0, workdir: Path | None = None) -> dict[str, Any]:
@@ -67,7 +70,12 @@ class TabularModel(FactorModel):
         self._entry_config = entry_config.astype(np.int64)
         self._entry_targets = entries[:, 1:].astype(np.int64)
         self._cumulative = cumulative
-        return {"backend": self.backend, "rows": int(num_rows(table)), "configurations": int(len(configs)), "seconds": time.perf_counter() - start}
+        return {
+            "backend": self.backend,
+            "rows": int(num_rows(table)),
+            "configurations": int(len(configs)),
+            "seconds": time.perf_counter() - start,
+        }
 
     def sample(self, conditioning: Table, n: int, *, seed: int) -> Table:
         if not hasattr(self, "_configs"):
@@ -102,7 +110,7 @@ class TabularModel(FactorModel):
         missing = np.flatnonzero(found < 0)
         if len(missing):
             example = rows[missing[0]]
-            described = ", ".join(f"{v}={int(x)}" for v, x in zip(self.conditioning, example))
+            described = ", ".join(f"{v}={int(x)}" for v, x in zip(self.conditioning, example, strict=True))
             raise PositivityError(
                 f"{self.describe()} was never trained on {described} ({len(missing)} of {len(rows)} rows "
                 f"have unseen configurations): positivity is violated for this input"
@@ -122,7 +130,9 @@ class TabularModel(FactorModel):
         self._entry_config = np.asarray(arrays["entry_config"], dtype=np.int64)
         self._entry_targets = np.asarray(arrays["entry_targets"], dtype=np.int64)
         self._cumulative = np.asarray(arrays["cumulative"], dtype=np.float64)
-        if self._entry_targets.shape[1:] != (len(self.targets),) or self._configs.shape[1:] != (len(self.conditioning),):
+        if self._entry_targets.shape[1:] != (len(self.targets),) or self._configs.shape[1:] != (
+            len(self.conditioning),
+        ):
             raise DataError(f"saved tabular state does not match {self.describe()}")
 
 

@@ -144,9 +144,7 @@ def load_celeba(
     if missing_split:
         raise DataError(f"{root / PARTITION_FILE} has no split for {missing_split[0]}")
     selected = [
-        index
-        for index, filename in enumerate(filenames)
-        if split == "all" or partition[filename] == SPLITS[split]
+        index for index, filename in enumerate(filenames) if split == "all" or partition[filename] == SPLITS[split]
     ][:limit]
     pixels = np.zeros((len(selected), image_size, image_size, 3), dtype=np.uint8)
     for row, index in enumerate(selected):

@@ -236,9 +236,7 @@ def encode_w2(digits: np.ndarray, colour_groups: np.ndarray) -> np.ndarray:
     >>> encode_w2(np.array([7, 0]), np.array([1, 0])).tolist()
     [15, 0]
     """
-    return np.asarray(digits, dtype=np.int64) * NUMBER_OF_COLOUR_GROUPS + np.asarray(
-        colour_groups, dtype=np.int64
-    )
+    return np.asarray(digits, dtype=np.int64) * NUMBER_OF_COLOUR_GROUPS + np.asarray(colour_groups, dtype=np.int64)
 
 
 def decode_w2(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -509,11 +507,7 @@ def _save(path: Path, images: dict[str, np.ndarray], w2: np.ndarray, hidden: dic
 def _load(path: Path, config: NapkinMNISTConfig) -> NapkinMNISTData:
     """Read a dataset written by :func:`_save`."""
     with np.load(path) as archive:
-        hidden = {
-            name.removeprefix("hidden_"): archive[name]
-            for name in archive.files
-            if name.startswith("hidden_")
-        }
+        hidden = {name.removeprefix("hidden_"): archive[name] for name in archive.files if name.startswith("hidden_")}
         return NapkinMNISTData(
             W1=_to_float(archive["image_W1"]),
             W2=archive["W2"],
@@ -584,9 +578,7 @@ def _observational_xy_joint(config: NapkinMNISTConfig) -> np.ndarray:
     digit_noise = noise_matrix(NUMBER_OF_DIGITS, config.label_noise)
     group_of_colour = np.arange(len(COLOUR_NAMES)) // COLOURS_PER_GROUP
     group_given_colour = noise_matrix(NUMBER_OF_COLOUR_GROUPS, config.label_noise)[group_of_colour]
-    x_colour_given_group = (
-        np.arange(NUMBER_OF_COLOUR_GROUPS)[:, None] == group_of_colour[None, :]
-    ) / COLOURS_PER_GROUP
+    x_colour_given_group = (np.arange(NUMBER_OF_COLOUR_GROUPS)[:, None] == group_of_colour[None, :]) / COLOURS_PER_GROUP
     colour_noise = noise_matrix(len(COLOUR_NAMES), config.label_noise)
     thickness_noise = noise_matrix(len(THICKNESS_NAMES), config.thickness_noise)
     return np.einsum(

@@ -108,7 +108,9 @@ def fit(
     used_columns = _observed_columns(plan)
     table = as_table(data, required=used_columns)
     table = {c: table[c] for c in used_columns}
-    types = infer_types(table, {k: v for k, v in (variable_types or {}).items() if k in table} if variable_types else None)
+    types = infer_types(
+        table, {k: v for k, v in (variable_types or {}).items() if k in table} if variable_types else None
+    )
     unknown = set(variable_types or {}) - set(table)
     if unknown:
         raise DataError(f"variable_types names column(s) the plan does not use: {', '.join(sorted(unknown))}")
@@ -126,7 +128,19 @@ def fit(
     unknown_names = set(options_by_backend or {}) - set(backend_names())
     if unknown_names:
         raise IdgenError(f"options_by_backend names unknown backend(s) {', '.join(sorted(unknown_names))}")
-    runner = _Runner(plan, table, types, workdir, seed, size, backend, per_variable, backend_options, dict(options_by_backend or {}), progress)
+    runner = _Runner(
+        plan,
+        table,
+        types,
+        workdir,
+        seed,
+        size,
+        backend,
+        per_variable,
+        backend_options,
+        dict(options_by_backend or {}),
+        progress,
+    )
     if tasks is not None:
         runner.run_only([str(t) for t in ([tasks] if isinstance(tasks, str) else tasks)])
         return None
@@ -250,14 +264,18 @@ class _Runner:
         self._require_source(task.source)
         folder = self._task_folder(task)
         if not (folder / "factor.json").is_file():
-            raise IdgenError(f"task {task_id} ({task.describe()}) must be fitted before the dataset it feeds; run its stage first")
+            raise IdgenError(
+                f"task {task_id} ({task.describe()}) must be fitted before the dataset it feeds; run its stage first"
+            )
         self.factors[task_id] = load_factor(folder)
 
     def _task_folder(self, task: Any) -> Path:
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name)
         learned = {k: v for k, v in options.items() if k != "progress"}
-        key = content_id({"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]})
+        key = content_id(
+            {"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]}
+        )
         return self.workdir / "tasks" / f"{task.id}-{key}"
 
     def _fit_task(self, task_id: str) -> None:
@@ -280,7 +298,9 @@ class _Runner:
         record = model.fit({c: table[c] for c in columns}, seed=node_seed(self.seed, task.id), workdir=work)
         model.save(folder)
         self.factors[task.id] = model
-        self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record})
+        self.task_log.append(
+            {"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record}
+        )
 
     def _make_dataset(self, dataset_id: str) -> None:
         from safetensors.numpy import load_file, save_file
@@ -290,14 +310,25 @@ class _Runner:
         if network is None:
             raise IdgenError(f"internal error: dataset {dataset_id} has no producing network")
         task_keys = sorted(self.keys.get(node.task, node.task) for node in network.nodes)
-        key = content_id({"dataset": dataset.id, "size": self.size, "seed": self.seed, "from": self.keys[dataset.input_source], "tasks": task_keys, "factors": sorted(self._factor_keys(network))})
+        key = content_id(
+            {
+                "dataset": dataset.id,
+                "size": self.size,
+                "seed": self.seed,
+                "from": self.keys[dataset.input_source],
+                "tasks": task_keys,
+                "factors": sorted(self._factor_keys(network)),
+            }
+        )
         folder = self.workdir / "datasets" / f"{dataset.id}-{key}"
         self.keys[dataset.id] = key
         if (folder / "data.safetensors").is_file():
             self.tables[dataset.id] = dict(load_file(str(folder / "data.safetensors")))
             return
         source = self.tables[dataset.input_source]
-        rows = np.random.default_rng(node_seed(self.seed, dataset.id, "rows")).integers(0, num_rows(source), size=self.size)
+        rows = np.random.default_rng(node_seed(self.seed, dataset.id, "rows")).integers(
+            0, num_rows(source), size=self.size
+        )
         inputs = take_rows({v: source[v] for v in network.inputs}, rows)
         values = run_network(network, self.factors, inputs, self.size, node_seed(self.seed, dataset.id))
         produced: Table = dict(inputs)
@@ -309,7 +340,11 @@ class _Runner:
         self.tables[dataset.id] = table
 
     def _factor_keys(self, network: Any) -> list[str]:
-        return [f"{node.task}:{self._backend_for(self.plan.task(node.task).targets, self.plan.task(node.task).conditioning)}" for node in network.nodes]
+        return [
+            f"{node.task}:"
+            f"{self._backend_for(self.plan.task(node.task).targets, self.plan.task(node.task).conditioning)}"
+            for node in network.nodes
+        ]
 
 
 def _fingerprint(table: Table) -> str:

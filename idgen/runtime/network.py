@@ -36,7 +36,9 @@ def node_seed(seed: int, *parts: object) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
-def run_network(network: Network, factors: Mapping[str, FactorModel], inputs: Table, n: int, seed: int) -> dict[str, Table]:
+def run_network(
+    network: Network, factors: Mapping[str, FactorModel], inputs: Table, n: int, seed: int
+) -> dict[str, Table]:
     """Sample every node of ``network`` in order for ``n`` rows; ``inputs`` holds the external columns.
 
     Returns the sampled values per node name (each a table of that node's variables).
@@ -70,7 +72,13 @@ class SamplingNetwork:
         is valid, and drawing them from data keeps every model inside its training support).
     """
 
-    def __init__(self, query: QueryNetwork, factors: Mapping[str, FactorModel], types: Mapping[str, VariableType], free_pool: Table) -> None:
+    def __init__(
+        self,
+        query: QueryNetwork,
+        factors: Mapping[str, FactorModel],
+        types: Mapping[str, VariableType],
+        free_pool: Table,
+    ) -> None:
         self.query = query
         self.factors = dict(factors)
         self.types = dict(types)
@@ -155,7 +163,10 @@ class SamplingNetwork:
             for task_id, factor in self.factors.items():
                 factor.save(folder / "factors" / task_id)
             if self.free_pool:
-                save_file({k: np.ascontiguousarray(v) for k, v in self.free_pool.items()}, str(folder / "free_inputs.safetensors"))
+                save_file(
+                    {k: np.ascontiguousarray(v) for k, v in self.free_pool.items()},
+                    str(folder / "free_inputs.safetensors"),
+                )
             header = {
                 "format": "idgen-network/1",
                 "query": self.query.to_json(),
@@ -208,7 +219,8 @@ def _broadcast(variable: str, value: Any, kind: VariableType, n: int, role: str)
         outside = np.setdiff1d(np.unique(array), np.asarray(kind.categories, dtype=np.int64))
         if len(outside):
             raise DataError(
-                f"{role}={{{variable!r}: {int(outside[0])}}} is outside its support {list(kind.categories)} seen in the data"
+                f"{role}={{{variable!r}: {int(outside[0])}}} is outside its support "
+                f"{list(kind.categories)} seen in the data"
             )
         return array
     array = array.astype(np.float32)
@@ -218,7 +230,9 @@ def _broadcast(variable: str, value: Any, kind: VariableType, n: int, role: str)
 
 
 def _present(result: Table, types: Mapping[str, VariableType]) -> Any:
-    tabular = all(types[v].kind == "discrete" or (types[v].kind == "continuous" and types[v].shape == (1,)) for v in result)
+    tabular = all(
+        types[v].kind == "discrete" or (types[v].kind == "continuous" and types[v].shape == (1,)) for v in result
+    )
     if tabular:
         import pandas as pd
 

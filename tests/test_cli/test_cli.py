@@ -44,7 +44,23 @@ def test_fit_then_sample_over_csv(napkin_file: Path, tmp_path: Path, capsys: pyt
     data = tmp_path / "data.csv"
     napkin_scm().sample(5000, seed=0).to_csv(data, index=False)
     workdir = tmp_path / "run"
-    assert main(["fit", "P(Y | do(X))", "--graph", str(napkin_file), "--data", str(data), "--workdir", str(workdir), "--backend", "tabular"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "P(Y | do(X))",
+                "--graph",
+                str(napkin_file),
+                "--data",
+                str(data),
+                "--workdir",
+                str(workdir),
+                "--backend",
+                "tabular",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "samples.csv"
     assert main(["sample", str(workdir / "network"), "-n", "300", "--do", "X=1", "--out", str(out)]) == 0
     assert out.read_text().splitlines()[0] == "Y" and len(out.read_text().splitlines()) == 301

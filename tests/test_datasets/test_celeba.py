@@ -39,9 +39,7 @@ def test_pixels_carry_the_attributes(root: Path) -> None:
 
 
 def test_splits_partition_the_data(root: Path) -> None:
-    sizes = {
-        split: len(celeba.load_celeba(root, split=split, image_size=8)["filename"]) for split in celeba.SPLITS
-    }
+    sizes = {split: len(celeba.load_celeba(root, split=split, image_size=8)["filename"]) for split in celeba.SPLITS}
     assert sizes == {"train": 12, "valid": 4, "test": 4}
     test_names = celeba.load_celeba(root, split="test", image_size=8)["filename"]
     assert list(test_names) == ["000017.jpg", "000018.jpg", "000019.jpg", "000020.jpg"]

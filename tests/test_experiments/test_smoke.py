@@ -20,7 +20,9 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *overrides: str) -> di
     return pipeline.run(cfg)
 
 
-def test_frontdoor_discrete_smoke_writes_plan_metrics_and_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_frontdoor_discrete_smoke_writes_plan_metrics_and_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     metrics = _run(tmp_path, monkeypatch, "experiment=frontdoor_discrete")
     for name in ("plan.txt", "plan.json", "plan.png", "metrics.json", "effects.png"):
         assert (tmp_path / name).is_file(), name

@@ -162,9 +162,7 @@ def test_load_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize("suffix", [".yaml", ".yml", ".YAML"])
 def test_load_yaml(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"napkin{suffix}"
-    path.write_text(
-        "directed:\n  - [W1, W2]\n  - [W2, X]\n  - [X, Y]\nbidirected:\n  - [W1, X]\n  - [W1, Y]\n"
-    )
+    path.write_text("directed:\n  - [W1, W2]\n  - [W2, X]\n  - [X, Y]\nbidirected:\n  - [W1, X]\n  - [W1, Y]\n")
     assert ADMG.load(str(path)) == NAPKIN
 
 
@@ -431,9 +429,7 @@ def test_m_separation_agrees_with_d_separation_on_the_canonical_dag() -> None:
     rng = random.Random(0)
     checked = 0
     for seed in range(60):
-        graph = random_admg(
-            rng.randint(2, 8), p_directed=rng.choice([0.2, 0.4]), p_bidirected=0.25, seed=seed
-        )
+        graph = random_admg(rng.randint(2, 8), p_directed=rng.choice([0.2, 0.4]), p_bidirected=0.25, seed=seed)
         dag = _canonical_dag(graph)
         for _ in range(10):
             nodes = list(graph.nodes)

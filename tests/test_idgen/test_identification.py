@@ -263,9 +263,7 @@ def _random_cases(count: int, seed: int = 0) -> Iterator[tuple[ADMG, Query]]:
     rng = random.Random(seed)
     for case in range(count):
         n_nodes = rng.randint(2, 7)
-        graph = random_admg(
-            n_nodes, p_directed=rng.choice([0.3, 0.5]), p_bidirected=rng.choice([0.2, 0.4]), seed=case
-        )
+        graph = random_admg(n_nodes, p_directed=rng.choice([0.3, 0.5]), p_bidirected=rng.choice([0.2, 0.4]), seed=case)
         nodes = list(graph.nodes)
         rng.shuffle(nodes)
         n_outcomes = rng.randint(1, min(2, n_nodes - 1))
@@ -282,9 +280,7 @@ def _random_cases(count: int, seed: int = 0) -> Iterator[tuple[ADMG, Query]]:
         )
 
 
-def _y0_identifiable(
-    graph: ADMG, treatments: set[str], outcomes: set[str], conditions: set[str]
-) -> bool | None:
+def _y0_identifiable(graph: ADMG, treatments: set[str], outcomes: set[str], conditions: set[str]) -> bool | None:
     """y0's verdict, or ``None`` when y0 crashes or runs out of time on the case."""
     from y0.algorithm.identify import identify_outcomes
     from y0.dsl import Variable
@@ -311,14 +307,10 @@ def _canonical_dag(graph: ADMG) -> nx.DiGraph:
     return dag
 
 
-def _rule_2_holds(
-    graph: ADMG, outcomes: set[str], treatments: set[str], conditions: set[str], condition: str
-) -> bool:
+def _rule_2_holds(graph: ADMG, outcomes: set[str], treatments: set[str], conditions: set[str], condition: str) -> bool:
     """``(Y ⊥ Z | X, W \\ {Z})`` in ``G_{x̄, z̲}``, decided by networkx on the DAG with explicit latents."""
     cut = graph.remove_incoming(treatments).remove_outgoing([condition])
-    return nx.is_d_separator(
-        _canonical_dag(cut), outcomes, {condition}, treatments | (conditions - {condition})
-    )
+    return nx.is_d_separator(_canonical_dag(cut), outcomes, {condition}, treatments | (conditions - {condition}))
 
 
 def _y0_wrong_rule_2_decisions(graph: ADMG, query: Query) -> list[str]:

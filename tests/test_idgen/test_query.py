@@ -221,9 +221,7 @@ def test_coerce_accepts_every_form() -> None:
 
 
 # ---------------------------------------------------------------------- fuzz
-_TOKENS = st.sampled_from(
-    ["P", "(", ")", "[", "]", ",", "|", "do", "X", "Y", "W", " ", "do(", "1", ";", "\t"]
-)
+_TOKENS = st.sampled_from(["P", "(", ")", "[", "]", ",", "|", "do", "X", "Y", "W", " ", "do(", "1", ";", "\t"])
 
 
 def _parse_or_error(text: str) -> Query | None:
@@ -252,16 +250,12 @@ def test_fuzz_token_soup_returns_a_query_or_raises_query_error(text: str) -> Non
 @st.composite
 def _queries(draw: st.DrawFn) -> Query:
     pool = draw(
-        st.lists(
-            st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,4}", fullmatch=True), min_size=1, max_size=7, unique=True
-        )
+        st.lists(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,4}", fullmatch=True), min_size=1, max_size=7, unique=True)
     )
     pool = [name for name in pool if name not in RESERVED_NAMES] or ["Y"]
     cut_outcomes = draw(st.integers(1, len(pool)))
     cut_treatments = draw(st.integers(cut_outcomes, len(pool)))
-    return Query(
-        tuple(pool[:cut_outcomes]), tuple(pool[cut_outcomes:cut_treatments]), tuple(pool[cut_treatments:])
-    )
+    return Query(tuple(pool[:cut_outcomes]), tuple(pool[cut_outcomes:cut_treatments]), tuple(pool[cut_treatments:]))
 
 
 @settings(max_examples=300, deadline=None)

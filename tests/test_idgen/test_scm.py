@@ -57,9 +57,7 @@ def test_random_scm_is_deterministic_per_seed() -> None:
 
 
 def test_random_scm_has_a_strictly_positive_observational_joint() -> None:
-    scm = DiscreteSCM.random(
-        NAPKIN, cardinality={"W1": 3, "W2": 2, "X": 2, "Y": 3}, seed=2, concentration=0.3
-    )
+    scm = DiscreteSCM.random(NAPKIN, cardinality={"W1": 3, "W2": 2, "X": 2, "Y": 3}, seed=2, concentration=0.3)
     joint = scm.observational()
     assert joint.table.shape == (3, 2, 2, 3)
     assert joint.table.min() > 0

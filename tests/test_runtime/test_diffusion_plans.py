@@ -56,7 +56,15 @@ def test_discrete_frontdoor_with_mlp_diffusion_only_matches_the_exact_effect(tmp
     data = scm.sample(20_000, seed=0)
     plan = idgen.compile(FRONTDOOR, "P(Y | do(X))")
     network = idgen.fit(
-        plan, data, backend="mlp-diffusion", workdir=tmp_path, seed=0, synthetic_size=20_000, steps=600, progress=False, **MLP
+        plan,
+        data,
+        backend="mlp-diffusion",
+        workdir=tmp_path,
+        seed=0,
+        synthetic_size=20_000,
+        steps=600,
+        progress=False,
+        **MLP,
     )
     assert {entry["backend"] for entry in _fit_log(tmp_path)} == {"mlp-diffusion"}
     for x in (0, 1):
@@ -86,7 +94,17 @@ def test_continuous_linear_gaussian_frontdoor_recovers_the_causal_effect(tmp_pat
     naive_effect = float(np.polyfit(data["X"], data["Y"], 1)[0]) * 2.0
     assert abs(naive_effect - true_effect) > 0.5 * true_effect  # the naive regression is far off
     plan = idgen.compile(FRONTDOOR, "P(Y | do(X))")
-    network = idgen.fit(plan, data, backend="mlp-diffusion", workdir=tmp_path, seed=0, synthetic_size=20_000, steps=800, progress=False, **MLP)
+    network = idgen.fit(
+        plan,
+        data,
+        backend="mlp-diffusion",
+        workdir=tmp_path,
+        seed=0,
+        synthetic_size=20_000,
+        steps=800,
+        progress=False,
+        **MLP,
+    )
     means = {x: float(network.sample(8000, do={"X": np.float32(x)}, seed=1)["Y"].mean()) for x in (-1.0, 1.0)}
     effect = means[1.0] - means[-1.0]
     assert abs(effect - true_effect) <= 0.1 * true_effect, (effect, true_effect, naive_effect)
@@ -127,7 +145,13 @@ def test_mixed_plan_discrete_image_continuous_runs_end_to_end(tmp_path: Path) ->
         synthetic_size=4000,
         progress=False,
         options_by_backend={
-            "unet-diffusion": {"steps": 300, "batch_size": 32, "block_out_channels": [16, 32], "norm_num_groups": 8, "lr": 2e-3},
+            "unet-diffusion": {
+                "steps": 300,
+                "batch_size": 32,
+                "block_out_channels": [16, 32],
+                "norm_num_groups": 8,
+                "lr": 2e-3,
+            },
             "mlp-diffusion": {"steps": 500, **MLP},
         },
     )
@@ -146,7 +170,16 @@ def test_discrete_frontdoor_with_mlp_diffusion_at_full_size(tmp_path: Path) -> N
     scm = _frontdoor_scm()
     data = scm.sample(100_000, seed=1)
     plan = idgen.compile(FRONTDOOR, "P(Y | do(X))")
-    network = idgen.fit(plan, data, backend="mlp-diffusion", workdir=tmp_path, seed=0, synthetic_size=100_000, steps=3000, progress=False)
+    network = idgen.fit(
+        plan,
+        data,
+        backend="mlp-diffusion",
+        workdir=tmp_path,
+        seed=0,
+        synthetic_size=100_000,
+        steps=3000,
+        progress=False,
+    )
     for x in (0, 1):
         truth = scm.interventional(["Y"], do={"X": x}).table
         sampled = network.sample(50_000, do={"X": x}, seed=x)["Y"].to_numpy()

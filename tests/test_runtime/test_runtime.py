@@ -70,7 +70,11 @@ def test_interrupted_fit_resumes_without_refitting_finished_tasks(napkin_data, t
         idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path)
     finished = calls[:2]
     calls.clear()
-    monkeypatch.setattr(TabularModel, "fit", lambda self, table, **kw: (calls.append(self.targets + self.conditioning), original(self, table, **kw))[1])
+    monkeypatch.setattr(
+        TabularModel,
+        "fit",
+        lambda self, table, **kw: (calls.append(self.targets + self.conditioning), original(self, table, **kw))[1],
+    )
     idgen.fit(plan, napkin_data, backend="tabular", workdir=tmp_path)
     assert not set(finished) & set(calls)
     assert len(calls) == len(plan.tasks) - 2
@@ -210,7 +214,12 @@ def test_unknown_task_id_is_an_error(napkin_data, tmp_path) -> None:  # type: ig
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0.5, [[0.5]] * 3), (np.float32(0.5), [[0.5]] * 3), ([0.5], [[0.5]] * 3), ([1.0, 2.0, 3.0], [[1.0], [2.0], [3.0]])],
+    [
+        (0.5, [[0.5]] * 3),
+        (np.float32(0.5), [[0.5]] * 3),
+        ([0.5], [[0.5]] * 3),
+        ([1.0, 2.0, 3.0], [[1.0], [2.0], [3.0]]),
+    ],
 )
 def test_one_continuous_value_broadcasts_and_a_column_is_per_row(value, expected) -> None:  # type: ignore[no-untyped-def]
     from idgen.data import VariableType
