@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]' $(TORCH)
 	$(PY) bench/compile_speed.py
 	$(PY) bench/tabular_throughput.py
+	$(PY) bench/trainer_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

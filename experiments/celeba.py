@@ -64,7 +64,7 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
     )
     n = int(cfg.profile.eval_samples)
     result: dict[str, Any] = {"classifier_held_out_accuracy": report["held_out_accuracy"], "per_intervention": []}
-    for male in cfg.query.values.Male:
+    for male in cfg.query["values"]["Male"]:
         entry: dict[str, Any] = {"do_Male": int(male)}
         for name, model in (("idgen", network), ("conditional", conditional)):
             drawn = model.sample(n, do={"Male": int(male)}, seed=int(cfg.seed))["Image"].numpy()
