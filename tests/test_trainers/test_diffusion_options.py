@@ -60,6 +60,7 @@ def test_bad_mlp_options_are_refused(options: dict[str, Any], message: str) -> N
         ),
         ({"block_out_channels": (16, 32, 32, 32, 32)}, "image height and width must be divisible by 16; 'I' is 8x8"),
         ({"attention": 1}, "option attention must be True or False"),
+        ({"image_conditioning": "stack"}, "option image_conditioning must be one of"),
     ],
 )
 def test_bad_unet_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -132,3 +133,18 @@ def test_sampling_zero_rows_gives_empty_columns(fitted: MLPDiffusion) -> None:
 def test_negative_seed_is_refused() -> None:
     with pytest.raises(IdgenError, match="seed must be a non-negative integer"):
         MLPDiffusion(["Y"], ["X"], TYPES, steps=1).fit({"X": np.array([0, 1]), "Y": np.array([0.0, 1.0])}, seed=-1)
+
+
+def test_image_parent_of_the_target_size_enters_as_input_channels() -> None:
+    model = UNetDiffusion(["I"], ["X", "I2", "J"], {**TYPES, "I2": IMAGE})
+    denoiser = model.build_denoiser()
+    assert model.concatenated_conditions() == ("I2",)  # J is 6x6: it goes through the encoder
+    assert denoiser.unet.config.in_channels == 3 + 3
+    assert denoiser.condition_encoder is not None and denoiser.condition_encoder.image_names == ("J",)
+
+
+def test_encoder_option_reads_every_image_parent_through_the_encoder() -> None:
+    model = UNetDiffusion(["I"], ["I2"], {**TYPES, "I2": IMAGE}, image_conditioning="encoder")
+    denoiser = model.build_denoiser()
+    assert model.concatenated_conditions() == () and denoiser.unet.config.in_channels == 3
+    assert denoiser.condition_encoder is not None and denoiser.condition_encoder.image_names == ("I2",)
