@@ -272,7 +272,10 @@ class _Runner:
     def _task_folder(self, task: Any) -> Path:
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name)
-        learned = {k: v for k, v in options.items() if k != "progress"}
+        # the backend's defaults are part of the key: a release that changes a default retrains, never
+        # loads a factor built for the old one
+        resolved = {**get_backend(name).default_options, **options}
+        learned = {k: v for k, v in resolved.items() if k != "progress"}
         key = content_id(
             {"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]}
         )
