@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,21 +52,19 @@ def _tvd(samples: np.ndarray, truth: np.ndarray) -> float:
     return float(0.5 * np.abs(empirical - truth).sum())
 
 
-def test_discrete_frontdoor_with_mlp_diffusion_only_matches_the_exact_effect(tmp_path: Path) -> None:
+def _fit_discrete_frontdoor(workdir: Path, rows: int, data_seed: int, **options: Any) -> tuple[DiscreteSCM, Any, Any]:
+    """Data from :func:`_frontdoor_scm` and the front-door plan fitted with ``mlp-diffusion`` for every task."""
     scm = _frontdoor_scm()
-    data = scm.sample(20_000, seed=0)
+    data = scm.sample(rows, seed=data_seed)
     plan = idgen.compile(FRONTDOOR, "P(Y | do(X))")
     network = idgen.fit(
-        plan,
-        data,
-        backend="mlp-diffusion",
-        workdir=tmp_path,
-        seed=0,
-        synthetic_size=20_000,
-        steps=600,
-        progress=False,
-        **MLP,
+        plan, data, backend="mlp-diffusion", workdir=workdir, seed=0, synthetic_size=rows, progress=False, **options
     )
+    return scm, data, network
+
+
+def test_discrete_frontdoor_with_mlp_diffusion_only_matches_the_exact_effect(tmp_path: Path) -> None:
+    scm, data, network = _fit_discrete_frontdoor(tmp_path, 20_000, data_seed=0, steps=600, **MLP)
     assert {entry["backend"] for entry in _fit_log(tmp_path)} == {"mlp-diffusion"}
     for x in (0, 1):
         truth = scm.interventional(["Y"], do={"X": x}).table
@@ -167,19 +166,7 @@ def test_mixed_plan_discrete_image_continuous_runs_end_to_end(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_discrete_frontdoor_with_mlp_diffusion_at_full_size(tmp_path: Path) -> None:
-    scm = _frontdoor_scm()
-    data = scm.sample(100_000, seed=1)
-    plan = idgen.compile(FRONTDOOR, "P(Y | do(X))")
-    network = idgen.fit(
-        plan,
-        data,
-        backend="mlp-diffusion",
-        workdir=tmp_path,
-        seed=0,
-        synthetic_size=100_000,
-        steps=3000,
-        progress=False,
-    )
+    scm, _, network = _fit_discrete_frontdoor(tmp_path, 100_000, data_seed=1, steps=3000)
     for x in (0, 1):
         truth = scm.interventional(["Y"], do={"X": x}).table
         sampled = network.sample(50_000, do={"X": x}, seed=x)["Y"].to_numpy()
