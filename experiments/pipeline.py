@@ -90,6 +90,7 @@ def fit_plan(
         variable_types=data.variable_types or None,
         backends=backend.get("per_variable") or None,
         options_by_backend=backend.get("by_backend") or None,
+        options_by_variable=backend.get("by_variable") or None,
         tasks=tasks,
         progress=True,
         **(backend.get("common") or {}),

@@ -108,6 +108,8 @@ SAMPLING_AND_REPORTING_OPTIONS = frozenset(
     {"sampler", "sampler_steps", "sample_batch_size", "guidance_scale", "progress", "checkpoint_every", "log_every"}
 )
 CONDITION_PREFIX = "condition:"
+#: how ``unet-diffusion`` feeds image parents to the UNet (see :class:`UNetDiffusion`)
+IMAGE_CONDITIONING = ("concat", "encoder", "both")
 
 
 # ---------------------------------------------------------------------------------------------- denoisers
@@ -150,6 +152,9 @@ class UNetDenoiser(Denoiser):
         Image conditions of the target's height and width that enter as extra input channels (the UNet
         sees them pixel by pixel) instead of through the condition encoder; rows whose condition is
         dropped for classifier-free guidance get zeros there.
+    encode_concatenated : bool
+        Also read the ``concatenated`` images through the condition encoder, so that they reach every
+        block as a global vector as well as pixel by pixel.
     """
 
     def __init__(
@@ -162,6 +167,7 @@ class UNetDenoiser(Denoiser):
         condition_types: Mapping[str, VariableType],
         null_condition: bool,
         concatenated: Sequence[str] = (),
+        encode_concatenated: bool = False,
     ) -> None:
         super().__init__()
         channels, height, width = image_shape
@@ -172,7 +178,9 @@ class UNetDenoiser(Denoiser):
                 raise DataError(
                     f"condition {name!r} ({kind.describe()}) cannot be concatenated to {height}x{width} images"
                 )
-        encoded = {name: kind for name, kind in condition_types.items() if name not in self.concatenated}
+        encoded = {
+            name: kind for name, kind in condition_types.items() if encode_concatenated or name not in self.concatenated
+        }
         extra_channels = sum(condition_types[name].shape[0] for name in self.concatenated)
         levels = len(block_out_channels)
         down_blocks = tuple(
@@ -550,7 +558,9 @@ class UNetDiffusion(DiffusionFactor):
     ``2 ** (levels - 1)``), ``layers_per_block``, ``attention`` (self-attention at the lowest resolution),
     ``norm_num_groups`` and ``image_conditioning``: ``"concat"`` (default) feeds image parents of the
     target's size to the UNet as extra input channels, ``"encoder"`` reads every image parent through a
-    small convolutional encoder into the condition vector (image parents of another size always are).
+    small convolutional encoder into the condition vector (image parents of another size always are),
+    ``"both"`` does the two at once (pixels for local traits such as stroke width, a global vector for
+    traits such as the digit that a geometric transform moves around the image).
     The defaults make a ~1.1M-parameter UNet suited to 20×20–28×28 images on a CPU.
     """
 
@@ -598,7 +608,7 @@ class UNetDiffusion(DiffusionFactor):
             raise IdgenError(
                 f"option norm_num_groups={groups} must divide every entry of block_out_channels {list(channels)}"
             )
-        check_choice(self.options, "image_conditioning", ("concat", "encoder"))
+        check_choice(self.options, "image_conditioning", IMAGE_CONDITIONING)
         _, height, width = self.target_shape
         factor = 2 ** (len(channels) - 1)
         if height % factor or width % factor:
@@ -624,12 +634,14 @@ class UNetDiffusion(DiffusionFactor):
             condition_types={name: self.types[name] for name in self.conditioning},
             null_condition=self.options["cfg_dropout"] > 0,
             concatenated=self.concatenated_conditions(),
+            encode_concatenated=self.options["image_conditioning"] == "both",
         )
 
     def concatenated_conditions(self) -> tuple[str, ...]:
         """Image conditions that enter as extra input channels: those of the target's size, with
-        ``image_conditioning="concat"`` (the default); other conditions go through the condition encoder."""
-        if self.options["image_conditioning"] != "concat":
+        ``image_conditioning="concat"`` (the default) or ``"both"``; other conditions go through the condition
+        encoder (with ``"both"``, these too)."""
+        if self.options["image_conditioning"] == "encoder":
             return ()
         size = self.target_shape[1:]
         return tuple(

@@ -64,6 +64,7 @@ def fit(
     variable_types: Mapping[str, str | VariableType] | None = None,
     backends: Mapping[str, str] | None = None,
     options_by_backend: Mapping[str, Mapping[str, Any]] | None = None,
+    options_by_variable: Mapping[str, Mapping[str, Any]] | None = None,
     tasks: Any = None,
     progress: bool = False,
     **backend_options: Any,
@@ -91,6 +92,9 @@ def fit(
     options_by_backend : mapping, optional
         Options for one backend only, e.g. ``{"unet-diffusion": {"block_out_channels": [32, 64]}}``;
         they add to (and override) ``**backend_options``.
+    options_by_variable : mapping, optional
+        Options for the tasks whose targets include a variable, e.g. ``{"Y": {"steps": 4000}}`` to train
+        the models of Y longer; they add to (and override) the two above.
     tasks : iterable of task ids, optional
         Fit only these tasks (for spreading the tasks of one dependency stage over separate jobs, see
         :meth:`compiler.Plan.stages`); the datasets they train on must already be in ``workdir``.
@@ -128,6 +132,9 @@ def fit(
     unknown_names = set(options_by_backend or {}) - set(backend_names())
     if unknown_names:
         raise IdgenError(f"options_by_backend names unknown backend(s) {', '.join(sorted(unknown_names))}")
+    unknown_variables = set(options_by_variable or {}) - set(plan.graph["nodes"])
+    if unknown_variables:
+        raise DataError(f"options_by_variable names unknown variable(s) {', '.join(sorted(unknown_variables))}")
     runner = _Runner(
         plan,
         table,
@@ -139,6 +146,7 @@ def fit(
         per_variable,
         backend_options,
         dict(options_by_backend or {}),
+        dict(options_by_variable or {}),
         progress,
     )
     if tasks is not None:
@@ -190,6 +198,7 @@ class _Runner:
         per_variable: dict[str, str],
         options: dict[str, Any],
         options_by_backend: dict[str, Mapping[str, Any]],
+        options_by_variable: dict[str, Mapping[str, Any]],
         progress: bool,
     ) -> None:
         self.plan = plan
@@ -201,6 +210,7 @@ class _Runner:
         self.per_variable = per_variable
         self.options = options
         self.options_by_backend = options_by_backend
+        self.options_by_variable = options_by_variable
         self.progress = progress
         self.tables: dict[str, Table] = {OBSERVED: table}
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
@@ -212,7 +222,7 @@ class _Runner:
         for task in self.plan.tasks:
             name = self._backend_for(task.targets, task.conditioning)
             cls = get_backend(name)
-            options = self._options_for(name)
+            options = self._options_for(name, task.targets)
             cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
@@ -223,9 +233,12 @@ class _Runner:
             return choose_backend(targets, conditioning, self.types)
         return self.backend
 
-    def _options_for(self, name: str) -> dict[str, Any]:
+    def _options_for(self, name: str, targets: tuple[str, ...]) -> dict[str, Any]:
         common = {} if name == "tabular" else dict(self.options)
-        return {**common, **dict(self.options_by_backend.get(name, {}))}
+        options = {**common, **dict(self.options_by_backend.get(name, {}))}
+        for target in targets:
+            options.update(self.options_by_variable.get(target, {}))
+        return options
 
     def run(self) -> None:
         order = topological_ids({OBSERVED: [], **self.plan.dependencies()})
@@ -271,7 +284,7 @@ class _Runner:
 
     def _task_folder(self, task: Any) -> Path:
         name = self._backend_for(task.targets, task.conditioning)
-        options = self._options_for(name)
+        options = self._options_for(name, task.targets)
         # the backend's defaults are part of the key: a release that changes a default retrains, never
         # loads a factor built for the old one
         resolved = {**get_backend(name).default_options, **options}
@@ -284,7 +297,7 @@ class _Runner:
     def _fit_task(self, task_id: str) -> None:
         task = self.plan.task(task_id)
         name = self._backend_for(task.targets, task.conditioning)
-        options = self._options_for(name)
+        options = self._options_for(name, task.targets)
         folder = self._task_folder(task)
         if (folder / "factor.json").is_file():
             self.factors[task.id] = load_factor(folder)

@@ -234,3 +234,21 @@ def test_continuous_value_of_the_wrong_length_is_an_error() -> None:
 
     with pytest.raises(DataError, match=r"do=\{'X': \.\.\.\} has shape \(2, 1\)"):
         _broadcast("X", [1.0, 2.0], VariableType("continuous", (1,)), 3, "do")
+
+
+def test_options_by_variable_reach_only_the_tasks_of_that_target(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    data = DiscreteSCM.random(LINE_3, seed=2).sample(200, seed=2)
+    plan = idgen.compile(LINE_3, "P(Y | do(X))")
+    idgen.fit(plan, data, backend="mlp-diffusion", workdir=tmp_path, steps=2, options_by_variable={"Y": {"steps": 3}})
+    log = json.loads((tmp_path / "fit_log.json").read_text())["tasks"]
+    steps = {entry["factor"]: entry["steps"] for entry in log}
+    assert {factor: count for factor, count in steps.items() if factor.startswith("P(Y")} and all(
+        count == (3 if factor.startswith("P(Y") else 2) for factor, count in steps.items()
+    )
+
+
+def test_options_for_an_unknown_variable_are_an_error(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DataError, match="options_by_variable names unknown variable"):
+        idgen.fit(idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_data, workdir=tmp_path, options_by_variable={"Q": {}})

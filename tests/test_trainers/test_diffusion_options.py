@@ -148,3 +148,11 @@ def test_encoder_option_reads_every_image_parent_through_the_encoder() -> None:
     denoiser = model.build_denoiser()
     assert model.concatenated_conditions() == () and denoiser.unet.config.in_channels == 3
     assert denoiser.condition_encoder is not None and denoiser.condition_encoder.image_names == ("I2",)
+
+
+def test_both_option_concatenates_and_encodes_an_image_parent() -> None:
+    model = UNetDiffusion(["I"], ["X", "I2"], {**TYPES, "I2": IMAGE}, image_conditioning="both")
+    denoiser = model.build_denoiser()
+    assert model.concatenated_conditions() == ("I2",) and denoiser.unet.config.in_channels == 3 + 3
+    assert denoiser.condition_encoder is not None and denoiser.condition_encoder.image_names == ("I2",)
+    assert denoiser.condition_encoder.discrete_names == ("X",)
