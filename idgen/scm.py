@@ -12,6 +12,7 @@ and :mod:`idgen.evaluate` all share.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,12 @@ import numpy as np
 
 from idgen.errors import DataError, GraphError, IdgenError, PositivityError, QueryError
 from idgen.graph import ADMG
+from idgen.query import Query
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Joint", "DiscreteSCM", "random_admg", "latent_name"]
+__all__ = ["Joint", "DiscreteSCM", "random_admg", "random_query", "latent_name"]
 
 #: ``numpy.einsum`` names axes with letters, so one contraction can hold at most this many variables
 _MAXIMUM_CONTRACTION_AXES = 52
@@ -86,6 +88,48 @@ def random_admg(n_nodes: int, p_directed: float = 0.4, p_bidirected: float = 0.3
             if generator.random() < p_bidirected:
                 bidirected.append((earlier, later))
     return ADMG(directed=directed, bidirected=bidirected, nodes=sorted(order, key=lambda name: int(name[1:])))
+
+
+def random_query(graph: ADMG, rng: random.Random, *, ancestral: bool) -> Query:
+    """Draw a random query on ``graph``: 1–2 outcomes, 1–2 treatments and 0–2 conditions.
+
+    Parameters
+    ----------
+    graph : ADMG
+        A graph with at least two nodes.
+    rng : random.Random
+        The generator to draw from (the caller's stream continues after the draw).
+    ancestral : bool
+        Draw the outcomes from the later half of the causal order and the treatments among their
+        ancestors (where ID's line 7 fires); otherwise any disjoint outcomes and treatments.
+
+    Examples
+    --------
+    >>> graph = random_admg(5, p_directed=0.5, seed=1)
+    >>> query = random_query(graph, random.Random(1), ancestral=True)
+    >>> query == random_query(graph, random.Random(1), ancestral=True)
+    True
+    >>> set(query.outcomes).isdisjoint(query.treatments)
+    True
+    """
+    if len(graph.nodes) < 2:
+        raise GraphError(f"a random query needs at least two nodes, the graph has {len(graph.nodes)}")
+    n_nodes = len(graph.nodes)
+    order = list(graph.topological_order())
+    n_outcomes, n_treatments, n_conditions = rng.randint(1, 2), rng.randint(1, 2), rng.choice([0, 1, 1, 2])
+    n_outcomes = min(n_outcomes, n_nodes - 1)
+    n_treatments = min(n_treatments, n_nodes - n_outcomes)
+    if ancestral:
+        outcomes = rng.sample(order[n_nodes // 2 :], min(n_outcomes, len(order[n_nodes // 2 :])))
+        ancestors = sorted(graph.ancestors(outcomes) - set(outcomes))
+        others = [v for v in order if v not in outcomes]
+        treatments = rng.sample(ancestors if len(ancestors) >= n_treatments else others, n_treatments)
+    else:
+        shuffled = rng.sample(order, n_nodes)
+        outcomes, treatments = shuffled[:n_outcomes], shuffled[n_outcomes : n_outcomes + n_treatments]
+    rest = [v for v in order if v not in outcomes and v not in treatments]
+    conditions = rng.sample(rest, min(n_conditions, len(rest)))
+    return Query(tuple(outcomes), tuple(treatments), tuple(conditions))
 
 
 class Joint:

@@ -61,6 +61,11 @@ def test_napkin_mnist_smoke_writes_grid_bars_and_every_metric(tmp_path: Path, mo
     assert len(metrics["per_intervention"]) == 4
     for key in ("idgen_tvd_do", "conditional_tvd_do", "idgen_fid", "conditional_fid", "truth_sample_tvd_floor"):
         assert 0.0 <= metrics["mean"][key] < float("inf"), key
+    for key in ("idgen_digit_matches_x", "conditional_thickness_matches_x", "truth_digit_matches_x"):
+        assert 0.0 <= metrics["mean"][key] <= 1.0, key
+    # truth: Y copies X's digit unless the label noise (0.1) redraws it, and always copies its thickness
+    assert metrics["mean"]["truth_digit_matches_x"] == pytest.approx(0.91)
+    assert metrics["mean"]["truth_thickness_matches_x"] == pytest.approx(1.0)
     # the spurious and the causal answer differ: the evaluation can tell the two apart
     assert metrics["mean"]["truth_do_vs_conditional_tvd"] > 0.2
     assert set(metrics["classifier_held_out_accuracy"]) == {"digit", "colour", "thickness"}

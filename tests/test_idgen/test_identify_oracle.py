@@ -28,7 +28,7 @@ from idgen.evaluate import evaluate_table
 from idgen.examples import EXAMPLES
 from idgen.graph import ADMG
 from idgen.query import Query
-from idgen.scm import DiscreteSCM, random_admg
+from idgen.scm import DiscreteSCM, random_admg, random_query
 
 TOLERANCE = 1e-9
 CONCENTRATION = 0.3
@@ -232,20 +232,9 @@ def candidate(seed: int) -> Candidate:
         p_bidirected=rng.choice([0.2, 0.3]) if rich else rng.choice([0.2, 0.3, 0.4]),
         seed=seed,
     )
-    order = list(graph.topological_order())
-    n_outcomes, n_treatments, n_conditions = rng.randint(1, 2), rng.randint(1, 2), rng.choice([0, 1, 1, 2])
-    if rich:
-        outcomes = rng.sample(order[n_nodes // 2 :], n_outcomes)
-        ancestors = sorted(graph.ancestors(outcomes) - set(outcomes))
-        others = [v for v in order if v not in outcomes]
-        treatments = rng.sample(ancestors if len(ancestors) >= n_treatments else others, n_treatments)
-    else:
-        shuffled = rng.sample(order, n_nodes)
-        outcomes, treatments = shuffled[:n_outcomes], shuffled[n_outcomes : n_outcomes + n_treatments]
-    rest = [v for v in order if v not in outcomes and v not in treatments]
-    conditions = rng.sample(rest, min(n_conditions, len(rest)))
+    query = random_query(graph, rng, ancestral=rich)
     cardinalities = {v: rng.choice([2, 2, 3]) for v in graph.nodes}
-    return Candidate(seed, graph, Query(tuple(outcomes), tuple(treatments), tuple(conditions)), cardinalities)
+    return Candidate(seed, graph, query, cardinalities)
 
 
 @dataclass

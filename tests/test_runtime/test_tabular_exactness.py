@@ -67,7 +67,7 @@ from idgen.examples import EXAMPLES
 from idgen.expression import Expr, Prob, Product, Ratio, Sum
 from idgen.graph import ADMG
 from idgen.query import Query
-from idgen.scm import DiscreteSCM, Joint, random_admg
+from idgen.scm import DiscreteSCM, Joint, random_admg, random_query
 
 ROWS = 100_000
 SAMPLES = 50_000
@@ -384,23 +384,12 @@ def _candidate(seed: int) -> tuple[ADMG, Query, dict[str, int]]:
         p_bidirected=rng.choice([0.2, 0.3]) if rich else rng.choice([0.2, 0.3, 0.4]),
         seed=seed,
     )
-    order = list(graph.topological_order())
-    n_outcomes, n_treatments, n_conditions = rng.randint(1, 2), rng.randint(1, 2), rng.choice([0, 1, 1, 2])
-    if rich:
-        outcomes = rng.sample(order[n_nodes // 2 :], n_outcomes)
-        ancestors = sorted(graph.ancestors(outcomes) - set(outcomes))
-        others = [v for v in order if v not in outcomes]
-        treatments = rng.sample(ancestors if len(ancestors) >= n_treatments else others, n_treatments)
-    else:
-        shuffled = rng.sample(order, n_nodes)
-        outcomes, treatments = shuffled[:n_outcomes], shuffled[n_outcomes : n_outcomes + n_treatments]
-    rest = [v for v in order if v not in outcomes and v not in treatments]
-    conditions = rng.sample(rest, min(n_conditions, len(rest)))
+    query = random_query(graph, rng, ancestral=rich)
     # mostly binary, at most one ternary variable so that the tables stay well filled
     cardinalities = dict.fromkeys(graph.nodes, 2)
     if rng.random() < 0.3:
         cardinalities[rng.choice(list(graph.nodes))] = 3
-    return graph, Query(tuple(outcomes), tuple(treatments), tuple(conditions)), cardinalities
+    return graph, query, cardinalities
 
 
 def random_cases(count: int, line_7: int, candidates: int = RANDOM_CANDIDATES) -> Iterator[RandomCase]:
