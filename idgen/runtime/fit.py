@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -312,7 +313,7 @@ class _Runner:
         log.info("fitting %s on %s with %s", task.describe(), task.source, name)
         work = folder.with_name(folder.name + ".work")
         record = model.fit({c: table[c] for c in columns}, seed=node_seed(self.seed, task.id), workdir=work)
-        model.save(folder)
+        _on_main_process(lambda: model.save(folder))
         self.factors[task.id] = model
         self.task_log.append(
             {"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record}
@@ -351,8 +352,12 @@ class _Runner:
         for variable, node in network.outputs:
             produced[variable] = values[node][variable]
         table = {c: np.ascontiguousarray(produced[c]) for c in dataset.columns}
-        with atomic_folder(folder) as tmp:
-            save_file(table, str(tmp / "data.safetensors"))
+
+        def write() -> None:
+            with atomic_folder(folder) as tmp:
+                save_file(table, str(tmp / "data.safetensors"))
+
+        _on_main_process(write)
         self.tables[dataset.id] = table
 
     def _factor_keys(self, network: Any) -> list[str]:
@@ -361,6 +366,21 @@ class _Runner:
             f"{self._backend_for(self.plan.task(node.task).targets, self.plan.task(node.task).conditioning)}"
             for node in network.nodes
         ]
+
+
+def _on_main_process(write: Callable[[], None]) -> None:
+    """Call ``write()`` once per launch: under a multi-process launch (``WORLD_SIZE`` > 1, as torchrun and
+    ``accelerate launch`` set it) every rank holds the same trained model or dataset, so only the main
+    process writes it and the others wait until it has."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        write()
+        return
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.is_main_process:
+        write()
+    state.wait_for_everyone()
 
 
 def _fingerprint(table: Table) -> str:

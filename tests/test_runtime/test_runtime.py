@@ -252,3 +252,26 @@ def test_options_by_variable_reach_only_the_tasks_of_that_target(tmp_path) -> No
 def test_options_for_an_unknown_variable_are_an_error(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DataError, match="options_by_variable names unknown variable"):
         idgen.fit(idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_data, workdir=tmp_path, options_by_variable={"Q": {}})
+
+
+@pytest.mark.parametrize(("main", "writes"), [(True, 1), (False, 0)])
+def test_only_the_main_rank_of_a_multi_process_launch_writes(monkeypatch, main, writes) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+
+    import accelerate
+
+    fit_module = importlib.import_module("idgen.runtime.fit")  # the package re-exports the function as `fit`
+
+    waited = []
+
+    class Rank:
+        is_main_process = main
+
+        def wait_for_everyone(self) -> None:
+            waited.append(True)
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(accelerate, "PartialState", Rank)
+    calls: list[int] = []
+    fit_module._on_main_process(lambda: calls.append(1))
+    assert len(calls) == writes and waited == [True]
