@@ -47,6 +47,9 @@ class FactorModel(ABC):
     backend: ClassVar[str] = ""
     #: option names and defaults this backend accepts
     default_options: ClassVar[dict[str, Any]] = {}
+    #: options that change how a fitted model samples or reports, not what it learns: a saved model is
+    #: reused when only these differ, and the caller's values replace the saved ones
+    runtime_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self, targets: Sequence[str], conditioning: Sequence[str], types: Mapping[str, VariableType], **options: Any

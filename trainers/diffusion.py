@@ -340,6 +340,7 @@ class DiffusionFactor(FactorModel):
 
     #: clip the predicted clean sample to [-1, 1] while sampling (images: yes; standardized vectors: no)
     clip_sample: ClassVar[bool] = False
+    runtime_options = SAMPLING_AND_REPORTING_OPTIONS
 
     def __init__(
         self, targets: Sequence[str], conditioning: Sequence[str], types: Mapping[str, VariableType], **options: Any

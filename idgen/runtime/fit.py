@@ -281,15 +281,28 @@ class _Runner:
             raise IdgenError(
                 f"task {task_id} ({task.describe()}) must be fitted before the dataset it feeds; run its stage first"
             )
-        self.factors[task_id] = load_factor(folder)
+        self.factors[task_id] = self._load_factor(task)
+
+    def _load_factor(self, task: Any) -> FactorModel:
+        """The saved factor of ``task``, with this run's sampling options (they are not part of its key)."""
+        factor = load_factor(self._task_folder(task))
+        factor.options.update(self._runtime_options(task))
+        return factor
+
+    def _runtime_options(self, task: Any) -> dict[str, Any]:
+        name = self._backend_for(task.targets, task.conditioning)
+        backend = get_backend(name)
+        resolved = {**backend.default_options, **self._options_for(name, task.targets)}
+        return {k: v for k, v in resolved.items() if k in backend.runtime_options and k != "progress"}
 
     def _task_folder(self, task: Any) -> Path:
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name, task.targets)
         # the backend's defaults are part of the key: a release that changes a default retrains, never
-        # loads a factor built for the old one
-        resolved = {**get_backend(name).default_options, **options}
-        learned = {k: v for k, v in resolved.items() if k != "progress"}
+        # loads a factor built for the old one; options that only change sampling or reporting are not
+        backend = get_backend(name)
+        resolved = {**backend.default_options, **options}
+        learned = {k: v for k, v in resolved.items() if k not in backend.runtime_options and k != "progress"}
         key = content_id(
             {"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]}
         )
@@ -301,7 +314,7 @@ class _Runner:
         options = self._options_for(name, task.targets)
         folder = self._task_folder(task)
         if (folder / "factor.json").is_file():
-            self.factors[task.id] = load_factor(folder)
+            self.factors[task.id] = self._load_factor(task)
             self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "resumed": True})
             return
         table = self.tables[task.source]
@@ -326,15 +339,23 @@ class _Runner:
         network = dataset.network
         if network is None:
             raise IdgenError(f"internal error: dataset {dataset_id} has no producing network")
-        task_keys = sorted(self.keys.get(node.task, node.task) for node in network.nodes)
+        # the producing factors (their folders name what they learned) and how they sample
+        producers = sorted(
+            content_id(
+                {
+                    "folder": self._task_folder(self.plan.task(node.task)).name,
+                    "sampling": self._runtime_options(self.plan.task(node.task)),
+                }
+            )
+            for node in network.nodes
+        )
         key = content_id(
             {
                 "dataset": dataset.id,
                 "size": self.size,
                 "seed": self.seed,
                 "from": self.keys[dataset.input_source],
-                "tasks": task_keys,
-                "factors": sorted(self._factor_keys(network)),
+                "producers": producers,
             }
         )
         folder = self.workdir / "datasets" / f"{dataset.id}-{key}"
@@ -359,13 +380,6 @@ class _Runner:
 
         _on_main_process(write)
         self.tables[dataset.id] = table
-
-    def _factor_keys(self, network: Any) -> list[str]:
-        return [
-            f"{node.task}:"
-            f"{self._backend_for(self.plan.task(node.task).targets, self.plan.task(node.task).conditioning)}"
-            for node in network.nodes
-        ]
 
 
 def _on_main_process(write: Callable[[], None]) -> None:

@@ -275,3 +275,28 @@ def test_only_the_main_rank_of_a_multi_process_launch_writes(monkeypatch, main, 
     calls: list[int] = []
     fit_module._on_main_process(lambda: calls.append(1))
     assert len(calls) == writes and waited == [True]
+
+
+def _refit_napkin(data, workdir, **options):  # type: ignore[no-untyped-def]
+    import json
+
+    plan = idgen.compile(NAPKIN, "P(Y | do(X))")
+    idgen.fit(plan, data, backend="mlp-diffusion", workdir=workdir, synthetic_size=40, steps=2, **options)
+    resumed = {e["factor"] for e in json.loads((workdir / "fit_log.json").read_text())["tasks"] if e.get("resumed")}
+    return resumed, len(list((workdir / "datasets").iterdir()))
+
+
+def test_a_new_sampler_setting_reuses_the_factors_but_remakes_the_synthetic_data(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = napkin_data.head(300)
+    _refit_napkin(data, tmp_path, sampler_steps=4)
+    resumed, datasets = _refit_napkin(data, tmp_path, sampler_steps=5)
+    # the three factors on the observed data are reused; D' is drawn anew, so P(Y | X) learns from new data
+    assert resumed == {"P(W1)", "P(X | W1, W2)", "P(Y | W1, W2, X)"} and datasets == 2
+
+
+def test_retraining_an_upstream_factor_remakes_the_synthetic_data(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = napkin_data.head(300)
+    _refit_napkin(data, tmp_path)
+    resumed, datasets = _refit_napkin(data, tmp_path, options_by_variable={"W1": {"steps": 3}})
+    # P(W1) learns anew, so D' and the model trained on it are remade; the other two factors are reused
+    assert resumed == {"P(X | W1, W2)", "P(Y | W1, W2, X)"} and datasets == 2
