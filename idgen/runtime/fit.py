@@ -289,20 +289,24 @@ class _Runner:
         factor.options.update(self._runtime_options(task))
         return factor
 
-    def _runtime_options(self, task: Any) -> dict[str, Any]:
+    def _split_options(self, task: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """``(backend name, learned options, runtime options)`` of ``task``, defaults included.
+
+        The backend's defaults are part of a factor's key (a release that changes a default retrains, never
+        loads a factor built for the old one); its runtime options (sampling, reporting) are not."""
         name = self._backend_for(task.targets, task.conditioning)
         backend = get_backend(name)
         resolved = {**backend.default_options, **self._options_for(name, task.targets)}
-        return {k: v for k, v in resolved.items() if k in backend.runtime_options and k != "progress"}
+        resolved.pop("progress", None)
+        learned = {k: v for k, v in resolved.items() if k not in backend.runtime_options}
+        runtime = {k: v for k, v in resolved.items() if k in backend.runtime_options}
+        return name, learned, runtime
+
+    def _runtime_options(self, task: Any) -> dict[str, Any]:
+        return self._split_options(task)[2]
 
     def _task_folder(self, task: Any) -> Path:
-        name = self._backend_for(task.targets, task.conditioning)
-        options = self._options_for(name, task.targets)
-        # the backend's defaults are part of the key: a release that changes a default retrains, never
-        # loads a factor built for the old one; options that only change sampling or reporting are not
-        backend = get_backend(name)
-        resolved = {**backend.default_options, **options}
-        learned = {k: v for k, v in resolved.items() if k not in backend.runtime_options and k != "progress"}
+        name, learned, _ = self._split_options(task)
         key = content_id(
             {"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]}
         )
