@@ -72,7 +72,11 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
     blind_is_conditional = [t.id for t in blind_plan.tasks] == [t.id for t in conditional_plan.tasks]
     conditional = fit_baseline(cfg, "conditional", baseline_graph, cfg.query.text, data)
 
-    images, rows = napkin_mnist.intervention_images(size)
+    count = int(cfg.profile.get("eval_images", 4))
+    available = len(napkin_mnist.INTERVENTION_ATTRIBUTES)
+    if not 1 <= count <= available:
+        raise idgen.IdgenError(f"profile.eval_images must be in 1..{available}, got {count}")
+    images, rows = napkin_mnist.intervention_images(size, napkin_mnist.INTERVENTION_ATTRIBUTES[:count])
     per_intervention = []
     grids = []
     for k, (image, attributes) in enumerate(zip(images, rows, strict=True)):

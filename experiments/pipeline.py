@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import idgen
 from compiler import Plan
+from idgen.runtime.fit import parse_factor
 
 #: data.kind → scenario module (in this folder)
 SCENARIOS = {
@@ -75,11 +76,26 @@ def compile_plan(cfg: DictConfig, outdir: Path) -> Plan:
 
 
 def fit_plan(
-    cfg: DictConfig, plan: Plan, data: ScenarioData, workdir: str | Path | None = None, tasks: list[str] | None = None
+    cfg: DictConfig,
+    plan: Plan,
+    data: ScenarioData,
+    workdir: str | Path | None = None,
+    tasks: list[str] | None = None,
+    only_what_applies: bool = False,
 ) -> Any:
-    """``idgen.fit`` with the backend settings of ``cfg.backend``."""
+    """``idgen.fit`` with the backend settings of ``cfg.backend``.
+
+    With ``only_what_applies`` (for a baseline fitted on a smaller graph), ``backend.by_variable`` and
+    ``backend.by_factor`` entries that name variables or factors outside ``plan`` are left out instead of
+    being refused."""
     backend = OmegaConf.to_container(cfg.backend, resolve=True)
     assert isinstance(backend, dict)
+    by_variable = dict(backend.get("by_variable") or {})
+    by_factor = dict(backend.get("by_factor") or {})
+    if only_what_applies:
+        factors = {(frozenset(t.targets), frozenset(t.conditioning)) for t in plan.tasks}
+        by_variable = {v: o for v, o in by_variable.items() if v in plan.graph["nodes"]}
+        by_factor = {f: o for f, o in by_factor.items() if parse_factor(f) in factors}
     return idgen.fit(
         plan,
         data.table,
@@ -90,7 +106,8 @@ def fit_plan(
         variable_types=data.variable_types or None,
         backends=backend.get("per_variable") or None,
         options_by_backend=backend.get("by_backend") or None,
-        options_by_variable=backend.get("by_variable") or None,
+        options_by_variable=by_variable or None,
+        options_by_factor=by_factor or None,
         tasks=tasks,
         progress=True,
         **(backend.get("common") or {}),
@@ -102,7 +119,7 @@ def fit_baseline(cfg: DictConfig, name: str, graph: idgen.ADMG, query: str, data
     plan = idgen.compile(graph, query)
     types = {v: t for v, t in data.variable_types.items() if v in graph.nodes}
     narrowed = ScenarioData(data.table, variable_types=types, context=data.context)
-    return fit_plan(cfg, plan, narrowed, workdir=Path(cfg.artifacts) / "baselines" / name)
+    return fit_plan(cfg, plan, narrowed, workdir=Path(cfg.artifacts) / "baselines" / name, only_what_applies=True)
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

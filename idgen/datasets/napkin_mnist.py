@@ -101,8 +101,15 @@ INTERVENTION_ATTRIBUTES: tuple[ImageAttributes, ...] = (
     ImageAttributes(digit=3, colour=4, thickness=0),
     ImageAttributes(digit=5, colour=2, thickness=2),
     ImageAttributes(digit=7, colour=5, thickness=1),
+    ImageAttributes(digit=1, colour=1, thickness=2),
+    ImageAttributes(digit=2, colour=3, thickness=1),
+    ImageAttributes(digit=4, colour=2, thickness=0),
+    ImageAttributes(digit=6, colour=0, thickness=2),
+    ImageAttributes(digit=8, colour=4, thickness=1),
+    ImageAttributes(digit=9, colour=1, thickness=0),
 )
-"""Default intervention values for X: both colour groups and all three thicknesses appear."""
+"""Intervention values for X: every digit once; every colour and thickness appears in the first four and
+again in the rest (the experiments use the first ``profile.eval_images``)."""
 
 
 @dataclass(frozen=True)

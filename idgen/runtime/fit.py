@@ -35,6 +35,9 @@ __all__ = ["fit", "choose_backend"]
 log = logging.getLogger("idgen.fit")
 FREE_POOL_ROWS = 4096
 
+FactorKey = tuple[frozenset[str], frozenset[str]]
+"""A factor as (targets, conditioning), so that ``P(Y | X, W)`` and ``P(Y|W,X)`` are the same key."""
+
 
 def choose_backend(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
     """The backend ``auto`` picks: exact ``tabular`` for all-discrete tasks, else a diffusion model.
@@ -66,6 +69,7 @@ def fit(
     backends: Mapping[str, str] | None = None,
     options_by_backend: Mapping[str, Mapping[str, Any]] | None = None,
     options_by_variable: Mapping[str, Mapping[str, Any]] | None = None,
+    options_by_factor: Mapping[str, Mapping[str, Any]] | None = None,
     tasks: Any = None,
     progress: bool = False,
     **backend_options: Any,
@@ -96,6 +100,10 @@ def fit(
     options_by_variable : mapping, optional
         Options for the tasks whose targets include a variable, e.g. ``{"Y": {"steps": 4000}}`` to train
         the models of Y longer; they add to (and override) the two above.
+    options_by_factor : mapping, optional
+        Options for the tasks of one factor, written as the plan prints it, e.g.
+        ``{"P(Y | X)": {"guidance_scale": 2.0}}`` (spacing and the order of the variables do not matter);
+        they add to (and override) all of the above. A factor the plan does not fit is an error.
     tasks : iterable of task ids, optional
         Fit only these tasks (for spreading the tasks of one dependency stage over separate jobs, see
         :meth:`compiler.Plan.stages`); the datasets they train on must already be in ``workdir``.
@@ -136,6 +144,7 @@ def fit(
     unknown_variables = set(options_by_variable or {}) - set(plan.graph["nodes"])
     if unknown_variables:
         raise DataError(f"options_by_variable names unknown variable(s) {', '.join(sorted(unknown_variables))}")
+    by_factor = _match_factors(plan, options_by_factor or {})
     runner = _Runner(
         plan,
         table,
@@ -148,6 +157,7 @@ def fit(
         backend_options,
         dict(options_by_backend or {}),
         dict(options_by_variable or {}),
+        by_factor,
         progress,
     )
     if tasks is not None:
@@ -163,6 +173,59 @@ def fit(
     summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log}
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
     return next(iter(networks.values())) if len(networks) == 1 else networks
+
+
+def parse_factor(text: str) -> FactorKey:
+    """Read a factor written like ``P(Y | X, W)`` as (targets, conditioning).
+
+    Parameters
+    ----------
+    text : str
+        ``P(targets)`` or ``P(targets | conditioning)``, variables separated by commas.
+
+    Returns
+    -------
+    tuple of frozenset
+        The target variables and the conditioning variables.
+
+    Examples
+    --------
+    >>> parse_factor("P(Y | X, W1)") == parse_factor("P(Y|W1,X)")
+    True
+    >>> sorted(parse_factor("P(W1)")[0])
+    ['W1']
+    """
+    stripped = "".join(str(text).split())
+    if not (stripped.startswith("P(") and stripped.endswith(")")) or len(stripped) < 4:
+        raise IdgenError(f"cannot read factor {text!r}: write it as the plan does, e.g. 'P(Y | X)'")
+    targets, _, given = stripped[2:-1].partition("|")
+    names = [targets.split(","), given.split(",") if given else []]
+    if any(not name for part in names for name in part):
+        raise IdgenError(f"cannot read factor {text!r}: an empty variable name")
+    return frozenset(names[0]), frozenset(names[1])
+
+
+def _factor_key_of(task: Any) -> FactorKey:
+    return frozenset(task.targets), frozenset(task.conditioning)
+
+
+def _match_factors(
+    plan: Plan, options_by_factor: Mapping[str, Mapping[str, Any]]
+) -> dict[FactorKey, Mapping[str, Any]]:
+    """Key ``options_by_factor`` by factor; a factor the plan does not fit is an error that lists the plan's."""
+    known = {_factor_key_of(task) for task in plan.tasks}
+    matched: dict[FactorKey, Mapping[str, Any]] = {}
+    for text, options in options_by_factor.items():
+        key = parse_factor(text)
+        if key not in known:
+            factors = ", ".join(sorted({task.describe() for task in plan.tasks}))
+            raise IdgenError(f"options_by_factor names {text!r}, which the plan does not fit; its factors: {factors}")
+        if key in matched:
+            raise IdgenError(f"options_by_factor names the factor {text!r} twice")
+        if not isinstance(options, Mapping):
+            raise IdgenError(f"options_by_factor[{text!r}] must be a mapping of options, got {type(options).__name__}")
+        matched[key] = options
+    return matched
 
 
 def _observed_columns(plan: Plan) -> list[str]:
@@ -200,6 +263,7 @@ class _Runner:
         options: dict[str, Any],
         options_by_backend: dict[str, Mapping[str, Any]],
         options_by_variable: dict[str, Mapping[str, Any]],
+        options_by_factor: dict[FactorKey, Mapping[str, Any]],
         progress: bool,
     ) -> None:
         self.plan = plan
@@ -212,6 +276,7 @@ class _Runner:
         self.options = options
         self.options_by_backend = options_by_backend
         self.options_by_variable = options_by_variable
+        self.options_by_factor = options_by_factor
         self.progress = progress
         self.tables: dict[str, Table] = {OBSERVED: table}
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
@@ -223,7 +288,7 @@ class _Runner:
         for task in self.plan.tasks:
             name = self._backend_for(task.targets, task.conditioning)
             cls = get_backend(name)
-            options = self._options_for(name, task.targets)
+            options = self._options_for(name, task)
             cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
@@ -234,11 +299,12 @@ class _Runner:
             return choose_backend(targets, conditioning, self.types)
         return self.backend
 
-    def _options_for(self, name: str, targets: tuple[str, ...]) -> dict[str, Any]:
+    def _options_for(self, name: str, task: Any) -> dict[str, Any]:
         common = {} if name == "tabular" else dict(self.options)
         options = {**common, **dict(self.options_by_backend.get(name, {}))}
-        for target in targets:
+        for target in task.targets:
             options.update(self.options_by_variable.get(target, {}))
+        options.update(self.options_by_factor.get(_factor_key_of(task), {}))
         return options
 
     def run(self) -> None:
@@ -296,7 +362,7 @@ class _Runner:
         loads a factor built for the old one); its runtime options (sampling, reporting) are not."""
         name = self._backend_for(task.targets, task.conditioning)
         backend = get_backend(name)
-        resolved = {**backend.default_options, **self._options_for(name, task.targets)}
+        resolved = {**backend.default_options, **self._options_for(name, task)}
         resolved.pop("progress", None)
         learned = {k: v for k, v in resolved.items() if k not in backend.runtime_options}
         runtime = {k: v for k, v in resolved.items() if k in backend.runtime_options}
@@ -315,7 +381,7 @@ class _Runner:
     def _fit_task(self, task_id: str) -> None:
         task = self.plan.task(task_id)
         name = self._backend_for(task.targets, task.conditioning)
-        options = self._options_for(name, task.targets)
+        options = self._options_for(name, task)
         folder = self._task_folder(task)
         if (folder / "factor.json").is_file():
             self.factors[task.id] = self._load_factor(task)

@@ -254,6 +254,40 @@ def test_options_for_an_unknown_variable_are_an_error(napkin_data, tmp_path) -> 
         idgen.fit(idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_data, workdir=tmp_path, options_by_variable={"Q": {}})
 
 
+def test_options_by_factor_reach_only_that_factor_and_override_options_by_variable(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    plan = idgen.compile(NAPKIN, "P(Y | do(X))")
+    idgen.fit(
+        plan,
+        napkin_data.head(300),
+        backend="mlp-diffusion",
+        workdir=tmp_path,
+        synthetic_size=40,
+        steps=2,
+        options_by_variable={"Y": {"steps": 3}},
+        options_by_factor={"P(Y|X)": {"steps": 4}},
+    )
+    log = json.loads((tmp_path / "fit_log.json").read_text())["tasks"]
+    steps = {entry["factor"]: entry["steps"] for entry in log}
+    assert steps == {"P(W1)": 2, "P(X | W1, W2)": 2, "P(Y | W1, W2, X)": 3, "P(Y | X)": 4}
+
+
+def test_options_for_a_factor_the_plan_does_not_fit_are_an_error(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IdgenError, match=r"names 'P\(Y \| W1\)', which the plan does not fit; its factors: P\(W1\)"):
+        idgen.fit(
+            idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_data, workdir=tmp_path, options_by_factor={"P(Y | W1)": {}}
+        )
+
+
+@pytest.mark.parametrize("text", ["Y | X", "P()", "P(Y | X,)", "P(Y X"])
+def test_a_factor_that_cannot_be_read_is_an_error(text: str) -> None:
+    from idgen.runtime.fit import parse_factor
+
+    with pytest.raises(IdgenError, match="cannot read factor"):
+        parse_factor(text)
+
+
 @pytest.mark.parametrize(("main", "writes"), [(True, 1), (False, 0)])
 def test_only_the_main_rank_of_a_multi_process_launch_writes(monkeypatch, main, writes) -> None:  # type: ignore[no-untyped-def]
     import importlib
