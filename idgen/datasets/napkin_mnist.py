@@ -60,6 +60,7 @@ __all__ = [
     "noise_matrix",
     "sample_attributes",
     "render_images",
+    "change_transform",
     "generate",
     "intervention_images",
     "true_interventional_attributes",
@@ -711,6 +712,50 @@ def empirical_attribute_table(attributes: np.ndarray) -> np.ndarray:
     _check_attribute_rows(rows)
     counts = np.bincount(np.ravel_multi_index(rows.T, TABLE_SHAPE), minlength=int(np.prod(TABLE_SHAPE)))
     return counts.reshape(TABLE_SHAPE) / rows.shape[0]
+
+
+def change_transform(images: np.ndarray, source: Transform, target: Transform) -> np.ndarray:
+    """Undo the transform ``source`` of images (N x C x H x W) and apply ``target`` instead.
+
+    The transforms only permute pixels, so an X image (rotated) becomes exactly the Y image (reflected)
+    of the same digit, colour and thickness; one attribute classifier can then read every variable.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Square images with layout N x C x H x W.
+    source, target : {"none", "rotate90", "reflect"}
+        The transform the images carry and the one they should carry.
+
+    Returns
+    -------
+    numpy.ndarray
+        The images in the ``target`` frame.
+
+    Examples
+    --------
+    >>> plain = np.arange(4.0).reshape(1, 1, 2, 2)
+    >>> rotated = change_transform(plain, "none", "rotate90")
+    >>> bool((change_transform(rotated, "rotate90", "none") == plain).all())
+    True
+    >>> change_transform(plain, "none", "reflect")[0, 0].tolist()
+    [[1.0, 0.0], [3.0, 2.0]]
+    """
+    for name in (source, target):
+        if name not in ("none", "rotate90", "reflect"):
+            raise DataError(f"unknown image transform {name!r}; use one of none, rotate90, reflect")
+    if images.ndim != 4 or images.shape[2] != images.shape[3]:
+        raise DataError(f"images must be square N x C x H x W, got shape {images.shape}")
+    plain = images
+    if source == "rotate90":
+        plain = np.rot90(images, k=-1, axes=(2, 3))
+    elif source == "reflect":
+        plain = np.flip(images, axis=3)
+    if target == "rotate90":
+        plain = np.rot90(plain, k=1, axes=(2, 3))
+    elif target == "reflect":
+        plain = np.flip(plain, axis=3)
+    return np.ascontiguousarray(plain)
 
 
 def attribute_tvd(attributes: np.ndarray, table: np.ndarray) -> float:

@@ -170,7 +170,8 @@ def fit(
         factors = {node.task: runner.factors[node.task] for node in item.network.nodes}
         free = {v: pool[v] for v in item.free_inputs}
         networks[item.query] = SamplingNetwork(item, factors, types, free)
-    summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log}
+    datasets = {key: f"datasets/{key}-{value}" for key, value in runner.keys.items() if key != OBSERVED}
+    summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log, "datasets": datasets}
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
     return next(iter(networks.values())) if len(networks) == 1 else networks
 

@@ -129,3 +129,16 @@ def test_out_of_range_attributes_are_rejected() -> None:
 def test_invalid_config_is_rejected() -> None:
     with pytest.raises(DataError, match="label_noise"):
         napkin_mnist.NapkinMNISTConfig(label_noise=1.5)
+
+
+def test_change_transform_turns_an_x_image_into_the_y_image_of_the_same_attributes() -> None:
+    digits, colours, thickness = np.array([3, 7]), np.array([1, 4]), np.array([0, 2])
+    x = napkin_mnist.render_images(digits, colours, thickness, image_size=16, transform="rotate90", seed=5)
+    y = napkin_mnist.render_images(digits, colours, thickness, image_size=16, transform="reflect", seed=5)
+    assert np.array_equal(napkin_mnist.change_transform(x, "rotate90", "reflect"), y)
+    assert not np.array_equal(x, y)
+
+
+def test_change_transform_refuses_an_unknown_transform() -> None:
+    with pytest.raises(DataError, match="unknown image transform 'mirror'"):
+        napkin_mnist.change_transform(np.zeros((1, 3, 4, 4)), "mirror", "none")

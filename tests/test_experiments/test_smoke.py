@@ -59,6 +59,10 @@ def test_napkin_mnist_smoke_writes_grid_bars_and_every_metric(tmp_path: Path, mo
         assert (tmp_path / name).is_file(), name
     assert metrics["lines"] == [3, 7, 2, 6] and metrics["tasks"] == 4
     assert len(metrics["per_intervention"]) == 4
+    report = metrics["synthetic_data"]  # D' read back by the classifier, each rate next to the SCM's value
+    assert report["rows_read"] == 1000 and report["Y_colour_group_matches_X"]["truth"] == 0.5
+    assert report["Y_digit_matches_X"]["truth"] == pytest.approx(0.91) and report["X_digit_matches_W2"]["truth"] == 1
+    assert all(0.0 <= entry["rate"] <= 1.0 for entry in report.values() if isinstance(entry, dict))
     for key in ("idgen_tvd_do", "conditional_tvd_do", "idgen_fid", "conditional_fid", "truth_sample_tvd_floor"):
         assert 0.0 <= metrics["mean"][key] < float("inf"), key
     for key in ("idgen_digit_matches_x", "conditional_thickness_matches_x", "truth_digit_matches_x"):
