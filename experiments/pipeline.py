@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import idgen
 from compiler import Plan
-from idgen.runtime.fit import parse_factor
+from idgen.runtime.fit import factor_key, parse_factor
 
 #: data.kind → scenario module (in this folder)
 SCENARIOS = {
@@ -93,7 +93,7 @@ def fit_plan(
     by_variable = dict(backend.get("by_variable") or {})
     by_factor = dict(backend.get("by_factor") or {})
     if only_what_applies:
-        factors = {(frozenset(t.targets), frozenset(t.conditioning)) for t in plan.tasks}
+        factors = {factor_key(task) for task in plan.tasks}
         by_variable = {v: o for v, o in by_variable.items() if v in plan.graph["nodes"]}
         by_factor = {f: o for f, o in by_factor.items() if parse_factor(f) in factors}
     return idgen.fit(

@@ -206,7 +206,8 @@ def parse_factor(text: str) -> FactorKey:
     return frozenset(names[0]), frozenset(names[1])
 
 
-def _factor_key_of(task: Any) -> FactorKey:
+def factor_key(task: Any) -> FactorKey:
+    """The key of a plan task's factor, comparable with :func:`parse_factor`'s result."""
     return frozenset(task.targets), frozenset(task.conditioning)
 
 
@@ -214,7 +215,7 @@ def _match_factors(
     plan: Plan, options_by_factor: Mapping[str, Mapping[str, Any]]
 ) -> dict[FactorKey, Mapping[str, Any]]:
     """Key ``options_by_factor`` by factor; a factor the plan does not fit is an error that lists the plan's."""
-    known = {_factor_key_of(task) for task in plan.tasks}
+    known = {factor_key(task) for task in plan.tasks}
     matched: dict[FactorKey, Mapping[str, Any]] = {}
     for text, options in options_by_factor.items():
         key = parse_factor(text)
@@ -305,7 +306,7 @@ class _Runner:
         options = {**common, **dict(self.options_by_backend.get(name, {}))}
         for target in task.targets:
             options.update(self.options_by_variable.get(target, {}))
-        options.update(self.options_by_factor.get(_factor_key_of(task), {}))
+        options.update(self.options_by_factor.get(factor_key(task), {}))
         return options
 
     def run(self) -> None:
