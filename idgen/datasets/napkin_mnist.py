@@ -410,13 +410,7 @@ def _render(
     grey = np.pad(grey, ((0, 0), (border, border), (border, border)))
     grey_bytes = np.rint(np.clip(grey, 0.0, 1.0) * 255.0).astype(np.uint8)
     coloured = grey_bytes[:, None, :, :] * COLOUR_RGB[colours][:, :, None, None]
-    if transform == "rotate90":
-        coloured = np.rot90(coloured, k=1, axes=(2, 3))
-    elif transform == "reflect":
-        coloured = np.flip(coloured, axis=3)
-    elif transform != "none":
-        raise DataError(f"unknown image transform {transform!r}; use one of none, rotate90, reflect")
-    return np.ascontiguousarray(coloured)
+    return change_transform(coloured, "none", transform)
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:
