@@ -22,6 +22,7 @@ IDC  the joint network for ``P_x'(y, w)`` is sampled into a dataset, and one con
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from compiler.plan import INPUT, OBSERVED, Dataset, Network, Node, Plan, QueryNetwork, TrainTask, topological_ids
@@ -51,6 +52,7 @@ class _Lowering:
 
     def __init__(self, graph: ADMG) -> None:
         self.graph = graph
+        self.position = {v: i for i, v in enumerate(graph.nodes)}
         self.datasets: dict[str, Dataset] = {OBSERVED: Dataset(OBSERVED, graph.nodes)}
         self.tasks: dict[str, TrainTask] = {}
 
@@ -73,7 +75,7 @@ class _Lowering:
         raise IdgenError(f"cannot lower a step of line {step.line}")
 
     def chain(
-        self, factors: tuple[tuple[str, frozenset[str]], ...], source: str, outcomes: frozenset[str], note: str
+        self, factors: tuple[tuple[str, frozenset[str]], ...], source: str, outcomes: Set[str], note: str
     ) -> _Fragment:
         """Models ``P(v_i | given_i)`` in order; earlier targets feed later ones, the rest are inputs."""
         produced: dict[str, _Node] = {}
@@ -86,7 +88,7 @@ class _Lowering:
             nodes.append(node)
         return _Fragment(nodes, {v: produced[v] for v in self.graph.ordered(self.graph.mask(outcomes))})
 
-    def merge(self, fragments: list[_Fragment], outcomes: frozenset[str]) -> _Fragment:
+    def merge(self, fragments: list[_Fragment], outcomes: Set[str]) -> _Fragment:
         """Line 4: merge per variable (merging whole c-factors could deadlock)."""
         producer: dict[str, _Node] = {}
         for fragment in fragments:
@@ -118,23 +120,37 @@ class _Lowering:
     # ------------------------------------------------------------------ fragments -> networks
     def finish(self, fragment: _Fragment) -> Network:
         """Prune what the outputs do not need, order nodes topologically, name them, list the inputs."""
-        position = {v: i for i, v in enumerate(self.graph.nodes)}
+        position = self.position
         order: list[_Node] = []
         state: dict[int, int] = {}
 
-        def visit(node: _Node) -> None:
-            key = id(node)
-            if state.get(key) == 2:
-                return
-            if state.get(key) == 1:
-                raise IdgenError(f"internal error: the merged network has a cycle through {node.task.describe()}")
-            state[key] = 1
-            for source in sorted(
-                (s for s in node.inputs.values() if isinstance(s, _Node)), key=lambda s: position[s.task.targets[0]]
-            ):
-                visit(source)
-            state[key] = 2
-            order.append(node)
+        def visit(root: _Node) -> None:
+            # depth-first post-order with an explicit stack: a chain of thousands of nodes is one deep path
+            stack: list[tuple[_Node, list[_Node]]] = []
+
+            def enter(node: _Node) -> None:
+                if state.get(id(node)) == 1:
+                    raise IdgenError(f"internal error: the merged network has a cycle through {node.task.describe()}")
+                state[id(node)] = 1
+                sources = sorted(
+                    (s for s in node.inputs.values() if isinstance(s, _Node)),
+                    key=lambda s: position[s.task.targets[0]],
+                    reverse=True,
+                )
+                stack.append((node, sources))
+
+            if state.get(id(root)) != 2:
+                enter(root)
+            while stack:
+                node, pending = stack[-1]
+                if pending:
+                    source = pending.pop()
+                    if state.get(id(source)) != 2:
+                        enter(source)
+                    continue
+                stack.pop()
+                state[id(node)] = 2
+                order.append(node)
 
         for node in sorted(fragment.outputs.values(), key=lambda n: position[n.task.targets[0]]):
             visit(node)
@@ -200,7 +216,7 @@ def lower_traces(graph: ADMG, traces: list[Trace]) -> Plan:
     tasks = {t: all_tasks[t] for t in used_tasks}
     datasets = {d: lowering.datasets[d] for d in used_datasets}
     edges: dict[str, list[str]] = {}
-    for task in sorted(tasks.values(), key=lambda t: (graph.nodes.index(t.targets[0]), t.id)):
+    for task in sorted(tasks.values(), key=lambda t: (lowering.position[t.targets[0]], t.id)):
         edges[task.id] = [task.source]
     for dataset in datasets.values():
         needs = [dataset.input_source] if dataset.network is not None else []

@@ -15,6 +15,7 @@ synthetic dataset's id hashes the network that produces it, so equal work gets e
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -49,7 +50,7 @@ class TrainTask:
     source: str
     note: str = field(default="", compare=False)
 
-    @property
+    @functools.cached_property  # the lowering and the plan ask for it many times per task
     def id(self) -> str:
         return content_id({"targets": self.targets, "conditioning": self.conditioning, "source": self.source})
 

@@ -15,6 +15,7 @@ bug that makes y0 0.2.11 wrong on the napkin graph. Here the invariant is explic
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, replace
 
 from idgen.expression import Expr, Prob, Ratio, product, summation
@@ -32,7 +33,7 @@ class Observational:
     'P(Y | X)'
     """
 
-    variables: frozenset[str]
+    variables: Set[str]
     context: frozenset[str] = frozenset()
 
     def describe(self) -> str:
@@ -51,7 +52,7 @@ class Kernel:
     base: Distribution
     factors: tuple[tuple[str, frozenset[str]], ...]
     context: frozenset[str]
-    variables: frozenset[str]
+    variables: Set[str]
 
     def describe(self) -> str:
         fixed = f"; fixed {', '.join(sorted(self.context))}" if self.context else ""
@@ -68,7 +69,7 @@ class Kernel:
 Distribution = Observational | Kernel
 
 
-def restrict(distribution: Distribution, variables: frozenset[str]) -> Distribution:
+def restrict(distribution: Distribution, variables: Set[str]) -> Distribution:
     """Line 2's ``Σ_{V \\ variables} P``: the same distribution over fewer variables."""
     return replace(distribution, variables=variables)
 

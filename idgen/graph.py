@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from idgen.errors import GraphError
 if TYPE_CHECKING:  # pragma: no cover
     from y0.graph import NxMixedGraph
 
-__all__ = ["ADMG", "iter_bits"]
+__all__ = ["ADMG", "NodeSet", "iter_bits"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: how many mask -> name-set conversions one graph remembers (the recursion asks for the same masks often)
@@ -42,6 +42,8 @@ def iter_bits(mask: int) -> Iterator[int]:
     >>> list(iter_bits(0))
     []
     """
+    if not mask & (mask - 1):  # empty or one node: the commonest masks in ID's many small calls
+        return iter((mask.bit_length() - 1,) if mask else ())
     if mask.bit_count() * 8 >= mask.bit_length():
         return iter([i for i, bit in enumerate(bin(mask)[:1:-1]) if bit == "1"])
     return _peel_bits(mask)
@@ -52,6 +54,56 @@ def _peel_bits(mask: int) -> Iterator[int]:
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
+
+
+class NodeSet(Set[str]):
+    """A read-only set of node names of one graph, held as a bitmask and named only when read.
+
+    The ID recursion records the node sets of every call; a line 4 with hundreds of districts makes
+    hundreds of calls on sets of hundreds of nodes that nobody may ever read by name. ``NodeSet``
+    compares, hashes and combines like the ``frozenset`` of its names (``&``, ``|``, ``-`` give
+    frozensets).
+
+    Examples
+    --------
+    >>> g = ADMG(directed=[("A", "B"), ("B", "C")])
+    >>> s = g.name_set(g.mask(["A", "C"]))
+    >>> "A" in s, "B" in s, len(s)
+    (True, False, 2)
+    >>> s == frozenset({"A", "C"}), sorted(s - {"A"})
+    (True, ['C'])
+    """
+
+    __slots__ = ("graph", "mask")
+
+    def __init__(self, graph: ADMG, mask: int) -> None:
+        self.graph = graph
+        self.mask = mask
+
+    def __contains__(self, name: object) -> bool:
+        index = self.graph._index.get(name) if isinstance(name, str) else None
+        return index is not None and bool((self.mask >> index) & 1)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.graph.ordered(self.mask))
+
+    def __len__(self) -> int:
+        return self.mask.bit_count()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NodeSet) and other.graph is self.graph:
+            return other.mask == self.mask
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:  # equal to the hash of the frozenset of the same names
+        return hash(self.graph.names(self.mask))
+
+    def __repr__(self) -> str:
+        return repr(self.graph.names(self.mask))
+
+    @classmethod
+    def _from_iterable(cls, iterable: Iterable[str]) -> frozenset[str]:  # type: ignore[override]
+        return frozenset(iterable)
 
 
 def _check_name(name: object) -> str:
@@ -108,6 +160,8 @@ class ADMG:
         "_name_sets",
         "_directed_edges",
         "_bidirected_edges",
+        "_ancestor_closure",
+        "_ancestral_sets",
     )
 
     def __init__(
@@ -152,6 +206,8 @@ class ADMG:
         self._name_sets: dict[int, frozenset[str]] = {}
         self._directed_edges: tuple[tuple[str, str], ...] | None = None
         self._bidirected_edges: tuple[tuple[str, str], ...] | None = None
+        self._ancestor_closure: list[int] | None = None
+        self._ancestral_sets: set[int] = set()
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -288,6 +344,8 @@ class ADMG:
     # ------------------------------------------------------------------ name <-> mask
     def mask(self, nodes: Iterable[str]) -> int:
         """Bitmask of ``nodes``; raises :class:`GraphError` naming an unknown node."""
+        if isinstance(nodes, NodeSet) and nodes.graph is self:
+            return nodes.mask
         if isinstance(nodes, str):
             nodes = (nodes,)
         result = 0
@@ -306,6 +364,10 @@ class ADMG:
                 self._name_sets.clear()
             cached = self._name_sets[mask] = frozenset(map(self._names.__getitem__, iter_bits(mask)))
         return cached
+
+    def name_set(self, mask: int) -> NodeSet:
+        """The node names of a bitmask as a lazy :class:`NodeSet` (named only when read)."""
+        return NodeSet(self, mask)
 
     def ordered(self, mask: int) -> tuple[str, ...]:
         """Node names of a bitmask in topological order."""
@@ -344,19 +406,57 @@ class ADMG:
 
     # ------------------------------------------------------------------ set operations (masks)
     def ancestors_mask(self, targets: int, within: int | None = None, cut_incoming: int = 0) -> int:
-        """Ancestors of ``targets`` (inclusive) in ``G[within]`` with the in-edges of ``cut_incoming`` removed."""
+        """Ancestors of ``targets`` (inclusive) in ``G[within]`` with the in-edges of ``cut_incoming`` removed.
+
+        When ``within`` is an ancestral set of the whole graph (closed under parents: the whole graph, or
+        an earlier answer of this method on an ancestral set) the answer is the union of the precomputed
+        ancestor sets of the targets, one OR per target; ID asks this for hundreds of districts at once.
+
+        Examples
+        --------
+        >>> g = ADMG(directed=[("A", "B"), ("B", "C"), ("D", "C")])
+        >>> g.ordered(g.ancestors_mask(g.mask(["C"])))
+        ('A', 'B', 'D', 'C')
+        >>> g.ordered(g.ancestors_mask(g.mask(["C"]), within=g.mask(["B", "C", "D"])))
+        ('B', 'D', 'C')
+        >>> g.ordered(g.ancestors_mask(g.mask(["C"]), cut_incoming=g.mask(["B"])))
+        ('B', 'D', 'C')
+        """
         within = self._all if within is None else within
         targets &= within
-        result = targets
-        frontier = targets
-        while frontier:
-            grow = 0
-            for i in iter_bits(frontier & ~cut_incoming):
-                grow |= self._parents[i]
-            grow &= within & ~result
-            result |= grow
-            frontier = grow
+        ancestral = not cut_incoming and (within == self._all or within in self._ancestral_sets)
+        if ancestral:
+            closure = self._ancestor_closure if self._ancestor_closure is not None else self._close_ancestors()
+            result = 0
+            for i in iter_bits(targets):
+                result |= closure[i]
+        else:
+            result = targets
+            frontier = targets
+            parents = self._parents
+            while frontier:
+                grow = 0
+                for i in iter_bits(frontier & ~cut_incoming):
+                    grow |= parents[i]
+                grow &= within & ~result
+                result |= grow
+                frontier = grow
+        if ancestral:  # the ancestors of anything in an ancestral set are an ancestral set
+            if len(self._ancestral_sets) >= _NAME_CACHE_SIZE:
+                self._ancestral_sets.clear()
+            self._ancestral_sets.add(result)
         return result
+
+    def _close_ancestors(self) -> list[int]:
+        """Every node's ancestor set (itself included), in one pass over the topological order."""
+        closure: list[int] = []
+        for i, parents in enumerate(self._parents):
+            ancestors = 1 << i
+            for p in iter_bits(parents):
+                ancestors |= closure[p]
+            closure.append(ancestors)
+        self._ancestor_closure = closure
+        return closure
 
     def district_mask(self, node: int, within: int) -> int:
         """The district (c-component) of node index ``node`` in ``G[within]``."""
@@ -464,6 +564,8 @@ class ADMG:
         graph = ADMG.__new__(ADMG)
         graph._name_sets = {}
         graph._directed_edges = graph._bidirected_edges = None
+        graph._ancestor_closure = None
+        graph._ancestral_sets = set()
         if keep == self._all:
             # same nodes, same indices: cut the edges with whole-mask operations (IDC does this per condition)
             graph._names, graph._index, graph._all = self._names, self._index, self._all

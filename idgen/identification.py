@@ -112,12 +112,12 @@ def _identify(graph: ADMG, outcomes: int, treatments: int, nodes: int, distribut
     if len(districts_without_treatments) > 1:
         return _line_4(call, districts_without_treatments)
     district = districts_without_treatments[0]
-    districts = graph.districts_mask(nodes)
-    if districts == [nodes]:
+    # the district of G that holds S (S is bidirected-connected, so it lies inside exactly one)
+    superset = graph.district_mask((district & -district).bit_length() - 1, nodes)
+    if superset == nodes:  # C(G) = {G}
         _line_5(call, district)
-    if district in districts:
+    if superset == district:  # S ∈ C(G)
         return _line_6(call, district)
-    superset = next(d for d in districts if d & district)
     return _line_7(call, district, superset)
 
 
@@ -132,13 +132,13 @@ class _Call:
     distribution: Distribution
 
     def step(self, line: int, **fields: object) -> Step:
-        names = self.graph.names
+        name_set = self.graph.name_set  # lazy: most steps' node sets are never read by name
         return Step(
             line=line,
             graph=self.graph,
-            nodes=names(self.nodes),
-            outcomes=names(self.outcomes),
-            treatments=names(self.treatments),
+            nodes=name_set(self.nodes),
+            outcomes=name_set(self.outcomes),
+            treatments=name_set(self.treatments),
             distribution=self.distribution,
             **fields,  # type: ignore[arg-type]
         )
@@ -169,15 +169,15 @@ def _line_1(call: _Call) -> Step:
 def _line_2(call: _Call, ancestors: int) -> Step:
     """Line 2: if V ≠ An(Y)_G, return ID(y, x ∩ An(Y), Σ_{V \\ An(Y)} P, G_{An(Y)})."""
     graph = call.graph
-    distribution = restrict(call.distribution, graph.names(ancestors))
+    distribution = restrict(call.distribution, graph.name_set(ancestors))
     child = _identify(graph, call.outcomes, call.treatments & ancestors, ancestors, distribution)
-    return call.step(2, children=(child,), dropped=graph.names(call.nodes & ~ancestors))
+    return call.step(2, children=(child,), dropped=graph.name_set(call.nodes & ~ancestors))
 
 
 def _line_3(call: _Call, no_effect: int) -> Step:
     """Line 3: W = (V \\ X) \\ An(Y)_{G_x̄}; if W ≠ ∅, return ID(y, x ∪ w, P, G)."""
     child = _identify(call.graph, call.outcomes, call.treatments | no_effect, call.nodes, call.distribution)
-    return call.step(3, children=(child,), added=call.graph.names(no_effect))
+    return call.step(3, children=(child,), added=call.graph.name_set(no_effect))
 
 
 def _line_4(call: _Call, districts: list[int]) -> Step:

@@ -7,6 +7,7 @@ people read it with :meth:`Trace.explain`.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,17 +49,18 @@ class Step:
     Line-specific fields: ``dropped`` (line 2), ``added`` (line 3), ``districts`` (line 4), ``district``
     and ``factors`` (lines 6 and 7; ``factors`` are ``(variable, conditioning set)`` pairs whose
     conditioning sets are Markov pillows), ``superset`` (line 7's S').
+    The node sets are :class:`~idgen.graph.NodeSet` s: bitmasks named only when read.
     """
 
     line: int
     graph: ADMG = field(repr=False)
-    nodes: frozenset[str]
-    outcomes: frozenset[str]
-    treatments: frozenset[str]
+    nodes: Set[str]
+    outcomes: Set[str]
+    treatments: Set[str]
     distribution: Distribution
     children: tuple[Step, ...] = ()
-    dropped: frozenset[str] = frozenset()
-    added: frozenset[str] = frozenset()
+    dropped: Set[str] = frozenset()
+    added: Set[str] = frozenset()
     districts: tuple[frozenset[str], ...] = ()
     district: frozenset[str] = frozenset()
     superset: frozenset[str] = frozenset()
@@ -72,7 +74,7 @@ class Step:
     def expression(self) -> Expr:
         """This call's return value as an estimand expression over the observational distribution."""
         if self.line == 1:
-            return marginal(self.distribution, self.outcomes)
+            return marginal(self.distribution, frozenset(self.outcomes))
         if self.line in (2, 3, 7):
             return self.children[0].expression()
         if self.line == 4:

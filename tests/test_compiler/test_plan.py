@@ -140,3 +140,14 @@ def test_query_network_lookup_by_name() -> None:
         plan.query_network()
     with pytest.raises(IdgenError, match="not in this plan"):
         plan.query_network("P(X)")
+
+
+def test_a_2000_node_chain_compiles_without_recursion_error() -> None:
+    # the lowering once walked the network recursively, one Python frame per node of the chain
+    n = 2_000
+    chain = idgen.ADMG(directed=[(f"V{i}", f"V{i + 1}") for i in range(n - 1)])
+    plan = compile(chain, f"P(V{n - 1} | do(V0))")
+    (query,) = plan.queries
+    assert len(plan.tasks) == n - 1
+    assert query.network.inputs == ("V0",)
+    assert [node.variables for node in query.network.nodes][-1] == (f"V{n - 1}",)

@@ -281,6 +281,47 @@ def test_ancestors_mask_within_and_cut() -> None:
     assert chain.names(chain.ancestors_mask(c, cut_incoming=chain.mask("B"))) == {"B", "C"}
 
 
+def _ancestors_by_search(graph: ADMG, targets: int, within: int) -> int:
+    """Reference: grow the ancestors of ``targets`` in ``G[within]`` one parent at a time."""
+    result = targets & within
+    stack = list(iter_bits(result))
+    while stack:
+        node = stack.pop()
+        for parent in iter_bits(graph.parents_of_mask(1 << node) & within & ~result):
+            result |= 1 << parent
+            stack.append(parent)
+    return result
+
+
+def test_ancestors_in_ancestral_sets_match_a_plain_search() -> None:
+    # the shortcut (precomputed ancestor sets, valid inside ancestral sets) against a plain search
+    rng = random.Random(3)
+    graph = random_admg(40, p_bidirected=0.1, seed=7)
+    for _ in range(200):
+        targets = graph.mask(rng.sample(graph.nodes, rng.randint(1, 3)))
+        ancestral = graph.ancestors_mask(targets)
+        assert ancestral == _ancestors_by_search(graph, targets, graph.all_mask)
+        inner = graph.mask(rng.sample(sorted(graph.names(ancestral)), 1))
+        assert graph.ancestors_mask(inner, within=ancestral) == _ancestors_by_search(graph, inner, ancestral)
+
+
+def test_ancestors_in_a_non_ancestral_set_stay_inside_it() -> None:
+    chain = ADMG(directed=[("A", "B"), ("B", "C")])
+    chain.ancestors_mask(chain.mask("C"))  # caches {A, B, C} as ancestral; {B, C} is not
+    within = chain.mask({"A", "C"})
+    assert chain.names(chain.ancestors_mask(chain.mask("C"), within=within)) == {"C"}
+
+
+def test_node_set_reads_like_the_frozenset_of_its_names() -> None:
+    names = NAPKIN.name_set(NAPKIN.mask({"W1", "Y"}))
+    assert names == frozenset({"W1", "Y"}) and frozenset({"W1", "Y"}) == names
+    assert hash(names) == hash(frozenset({"W1", "Y"}))
+    assert list(names) == ["W1", "Y"] and len(names) == 2
+    assert "W1" in names and "X" not in names and 3 not in names
+    assert names - {"Y"} == frozenset({"W1"}) and isinstance(names | {"X"}, frozenset)
+    assert NAPKIN.mask(names) == NAPKIN.mask({"W1", "Y"})
+
+
 def test_districts_follow_bidirected_paths_only() -> None:
     graph = ADMG(directed=[("A", "B")], bidirected=[("B", "C"), ("C", "D")], nodes=["E"])
     assert sorted(map(sorted, graph.districts())) == [["A"], ["B", "C", "D"], ["E"]]
