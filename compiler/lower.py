@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from compiler.plan import INPUT, OBSERVED, Dataset, Network, Node, Plan, QueryNetwork, TrainTask, topological_ids
 from idgen.errors import IdgenError
@@ -39,6 +40,11 @@ class _Node:
 
     task: TrainTask
     inputs: dict[str, _Node | str] = field(default_factory=dict)
+    #: position of the first target in the graph's topological order (the order networks list nodes in)
+    rank: int = 0
+
+
+_rank = attrgetter("rank")
 
 
 @dataclass
@@ -83,7 +89,7 @@ class _Lowering:
         for target, given in factors:
             conditioning = self.graph.ordered(self.graph.mask(given))
             task = self.task(TrainTask((target,), conditioning, source, note=note))
-            node = _Node(task, {v: produced.get(v, v) for v in conditioning})
+            node = _Node(task, {v: produced.get(v, v) for v in conditioning}, self.position[target])
             produced[target] = node
             nodes.append(node)
         return _Fragment(nodes, {v: produced[v] for v in self.graph.ordered(self.graph.mask(outcomes))})
@@ -134,7 +140,7 @@ class _Lowering:
                 state[id(node)] = 1
                 sources = sorted(
                     (s for s in node.inputs.values() if isinstance(s, _Node)),
-                    key=lambda s: position[s.task.targets[0]],
+                    key=_rank,
                     reverse=True,
                 )
                 stack.append((node, sources))
@@ -152,7 +158,7 @@ class _Lowering:
                 state[id(node)] = 2
                 order.append(node)
 
-        for node in sorted(fragment.outputs.values(), key=lambda n: position[n.task.targets[0]]):
+        for node in sorted(fragment.outputs.values(), key=_rank):
             visit(node)
         names: dict[int, str] = {}
         used: dict[str, int] = {}
@@ -253,5 +259,5 @@ def _conditional_fragment(
     task = lowering.task(
         TrainTask(graph.ordered(graph.mask(trace.outcomes)), conditioning, dataset.id, note="IDC conditional")
     )
-    node = _Node(task, {v: v for v in conditioning})
+    node = _Node(task, {v: v for v in conditioning}, lowering.position[task.targets[0]])
     return _Fragment([node], {v: node for v in task.targets})

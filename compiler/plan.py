@@ -38,7 +38,11 @@ def content_id(payload: Any) -> str:
     >>> content_id({"a": 1}) == content_id({"a": 1})
     True
     """
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha256(_SORTED_JSON.encode(payload).encode()).hexdigest()[:12]
+
+
+#: ``json.dumps(payload, sort_keys=True)`` without building an encoder per call (plans hash thousands of tasks)
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -105,9 +105,11 @@ def _identify(graph: ADMG, outcomes: int, treatments: int, nodes: int, distribut
     ancestors = graph.ancestors_mask(outcomes, within=nodes)
     if ancestors != nodes:
         return _line_2(call, ancestors)
-    no_effect = nodes & ~treatments & ~graph.ancestors_mask(outcomes, within=nodes, cut_incoming=treatments)
-    if no_effect:
-        return _line_3(call, no_effect)
+    candidates = nodes & ~treatments & ~outcomes  # W ⊆ V \ X \ Y: nothing to search when that is empty
+    if candidates:
+        no_effect = candidates & ~graph.ancestors_mask(outcomes, within=nodes, cut_incoming=treatments)
+        if no_effect:
+            return _line_3(call, no_effect)
     districts_without_treatments = graph.districts_mask(nodes & ~treatments)
     if len(districts_without_treatments) > 1:
         return _line_4(call, districts_without_treatments)
