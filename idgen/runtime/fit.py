@@ -27,6 +27,7 @@ import numpy as np
 from compiler.plan import OBSERVED, Plan, content_id, topological_ids
 from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
 from idgen.errors import DataError, IdgenError
+from idgen.runtime.executors import RESOURCE_OPTIONS, check_executor, placement, run_plan
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
@@ -72,6 +73,8 @@ def fit(
     options_by_factor: Mapping[str, Mapping[str, Any]] | None = None,
     tasks: Any = None,
     progress: bool = False,
+    executor: str = "serial",
+    executor_options: Mapping[str, Any] | None = None,
     **backend_options: Any,
 ) -> Any:
     """Fit every task of ``plan`` on ``data`` and return the trained sampling network(s).
@@ -110,6 +113,13 @@ def fit(
         Returns ``None`` then, since the networks are not complete.
     progress : bool
         Show progress bars.
+    executor : str
+        ``"serial"`` (every step in this process) or ``"ray"`` (every task and synthetic dataset a Ray
+        task, independent ones at once; see :mod:`idgen.runtime.executors`). ``num_cpus`` and
+        ``num_gpus`` in any option group place the tasks.
+    executor_options : mapping, optional
+        For ``"ray"``: ``address``, ``num_cpus`` / ``num_gpus`` of a local cluster, ``max_retries``,
+        ``runtime_env``.
     **backend_options
         Options for the diffusion backends (``steps``, ``batch_size``, ``lr``, ``sampler_steps``, …).
 
@@ -118,6 +128,9 @@ def fit(
     SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
     """
     start = time.perf_counter()
+    executor_settings = check_executor(executor, executor_options)
+    if tasks is not None and executor != "serial":
+        raise IdgenError(f"tasks= fits the named tasks in this process; executor={executor!r} runs the whole plan")
     used_columns = _observed_columns(plan)
     table = as_table(data, required=used_columns)
     table = {c: table[c] for c in used_columns}
@@ -163,7 +176,7 @@ def fit(
     if tasks is not None:
         runner.run_only([str(t) for t in ([tasks] if isinstance(tasks, str) else tasks)])
         return None
-    runner.run()
+    run_plan(runner, executor, executor_settings)
     networks = {}
     pool = take_rows(table, slice(0, min(FREE_POOL_ROWS, num_rows(table))))
     for item in plan.queries:
@@ -171,7 +184,8 @@ def fit(
         free = {v: pool[v] for v in item.free_inputs}
         networks[item.query] = SamplingNetwork(item, factors, types, free)
     datasets = {key: f"datasets/{key}-{value}" for key, value in runner.keys.items() if key != OBSERVED}
-    summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log, "datasets": datasets}
+    summary = {"seconds": time.perf_counter() - start, "executor": executor, "tasks": runner.task_log}
+    summary.update(datasets=datasets, **({"dataset_steps": runner.dataset_log} if runner.dataset_log else {}))
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
     return next(iter(networks.values())) if len(networks) == 1 else networks
 
@@ -284,6 +298,8 @@ class _Runner:
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
         self.factors: dict[str, FactorModel] = {}
         self.task_log: list[dict[str, Any]] = []
+        self.dataset_log: list[dict[str, Any]] = []
+        self.executor = "serial"  # set by an executor's worker; recorded per task in fit_log.json
         self._check_types()
 
     def _check_types(self) -> None:
@@ -307,7 +323,7 @@ class _Runner:
         for target in task.targets:
             options.update(self.options_by_variable.get(target, {}))
         options.update(self.options_by_factor.get(factor_key(task), {}))
-        return options
+        return {k: v for k, v in options.items() if k not in RESOURCE_OPTIONS}  # placement, not learning
 
     def run(self) -> None:
         order = topological_ids({OBSERVED: [], **self.plan.dependencies()})
@@ -385,9 +401,11 @@ class _Runner:
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name, task)
         folder = self._task_folder(task)
+        start = time.perf_counter()
         if (folder / "factor.json").is_file():
             self.factors[task.id] = self._load_factor(task)
             self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "resumed": True})
+            self.task_log[-1].update(placement(self.executor), wall_s=time.perf_counter() - start)
             return
         table = self.tables[task.source]
         columns = task.targets + task.conditioning
@@ -403,6 +421,7 @@ class _Runner:
         self.task_log.append(
             {"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record}
         )
+        self.task_log[-1].update(placement(self.executor), wall_s=time.perf_counter() - start)
 
     def _make_dataset(self, dataset_id: str) -> None:
         from safetensors.numpy import load_file, save_file
