@@ -90,6 +90,9 @@ def fit_plan(
     being refused."""
     backend = OmegaConf.to_container(cfg.backend, resolve=True)
     assert isinstance(backend, dict)
+    executor = OmegaConf.to_container(cfg.executor, resolve=True) if "executor" in cfg else {"name": "serial"}
+    assert isinstance(executor, dict)
+    executor_name = executor.pop("name")
     by_variable = dict(backend.get("by_variable") or {})
     by_factor = dict(backend.get("by_factor") or {})
     if only_what_applies:
@@ -110,8 +113,41 @@ def fit_plan(
         options_by_factor=by_factor or None,
         tasks=tasks,
         progress=True,
+        executor="serial" if tasks is not None else executor_name,  # train.py task=...: one job, one task
+        executor_options=(executor or None) if tasks is None and executor_name != "serial" else None,
         **(backend.get("common") or {}),
     )
+
+
+def launch_groups(cfg: DictConfig, plan: Plan, data: ScenarioData) -> list[list[tuple[dict[str, float], list[str]]]]:
+    """Per stage of ``plan``, its tasks grouped by the CPUs and GPUs they ask for (``num_cpus`` / ``num_gpus``
+    in the backend option groups), each group one launcher sweep (``hydra/launcher=slurm``)."""
+    from idgen.data import as_table, infer_types
+    from idgen.runtime.executors import task_resources
+    from idgen.runtime.fit import backend_for
+
+    backend = OmegaConf.to_container(cfg.backend, resolve=True)
+    assert isinstance(backend, dict)
+    table = as_table(data.table)
+    types = infer_types(table, {k: v for k, v in data.variable_types.items() if k in table} or None)
+    by_factor = {parse_factor(text): options for text, options in (backend.get("by_factor") or {}).items()}
+    stages = []
+    for stage in plan.stages():
+        groups: dict[tuple[float, float], list[str]] = {}
+        for task_id in stage:
+            task = plan.task(task_id)
+            name = backend_for(task.targets, task.conditioning, types, backend["name"], backend.get("per_variable"))
+            resources = task_resources(
+                task,
+                name,
+                backend.get("common") or {},
+                backend.get("by_backend") or {},
+                backend.get("by_variable") or {},
+                by_factor,
+            )
+            groups.setdefault((resources["num_cpus"], resources["num_gpus"]), []).append(task_id)
+        stages.append([({"num_cpus": c, "num_gpus": g}, ids) for (c, g), ids in sorted(groups.items())])
+    return stages
 
 
 def fit_baseline(cfg: DictConfig, name: str, graph: idgen.ADMG, query: str, data: ScenarioData) -> Any:

@@ -29,7 +29,7 @@ from typing import Any
 
 from idgen.errors import IdgenError
 
-__all__ = ["EXECUTORS", "RESOURCE_OPTIONS", "check_executor", "run_plan", "placement"]
+__all__ = ["EXECUTORS", "RESOURCE_OPTIONS", "check_executor", "run_plan", "placement", "task_resources"]
 
 EXECUTORS = ("serial", "ray")
 #: options that place a task rather than change what it learns: never passed to a backend, never in a key
@@ -83,17 +83,31 @@ def placement(executor: str) -> dict[str, Any]:
     }
 
 
-def task_resources(runner: Any, task: Any) -> dict[str, float]:
-    """``num_cpus`` (default 1) and ``num_gpus`` (default 0) of ``task``, from the fit's option groups.
+def task_resources(
+    task: Any,
+    backend: str,
+    options: Mapping[str, Any],
+    options_by_backend: Mapping[str, Mapping[str, Any]],
+    options_by_variable: Mapping[str, Mapping[str, Any]],
+    options_by_factor: Mapping[Any, Mapping[str, Any]],
+) -> dict[str, float]:
+    """``num_cpus`` (default 1) and ``num_gpus`` (default 0) of ``task``, trained with ``backend``.
 
-    The groups override each other as for any option: plain options < backend < variable < factor.
+    They come from the fit's option groups and override each other as any option does: plain options <
+    backend < variable < factor (``options_by_factor`` keyed by :func:`~idgen.runtime.fit.factor_key`).
+
+    Examples
+    --------
+    >>> from compiler.plan import TrainTask
+    >>> task = TrainTask(("Y",), ("X",), "observed")
+    >>> task_resources(task, "unet-diffusion", {"num_cpus": 2}, {"unet-diffusion": {"num_gpus": 1}}, {}, {})
+    {'num_cpus': 2, 'num_gpus': 1}
     """
     from idgen.runtime.fit import factor_key
 
-    name = runner._backend_for(task.targets, task.conditioning)
-    groups = [runner.options, runner.options_by_backend.get(name, {})]
-    groups += [runner.options_by_variable.get(target, {}) for target in task.targets]
-    groups.append(runner.options_by_factor.get(factor_key(task), {}))
+    groups = [options, options_by_backend.get(backend, {})]
+    groups += [options_by_variable.get(target, {}) for target in task.targets]
+    groups.append(options_by_factor.get(factor_key(task), {}))
     resources: dict[str, float] = {"num_cpus": 1, "num_gpus": 0}
     for group in groups:
         resources.update({k: v for k, v in group.items() if k in RESOURCE_OPTIONS})
@@ -107,10 +121,22 @@ def task_resources(runner: Any, task: Any) -> dict[str, float]:
     return resources
 
 
+def runner_resources(runner: Any, task: Any) -> dict[str, float]:
+    """:func:`task_resources` of ``task`` under the options of a fit's runner."""
+    return task_resources(
+        task,
+        runner._backend_for(task.targets, task.conditioning),
+        runner.options,
+        runner.options_by_backend,
+        runner.options_by_variable,
+        runner.options_by_factor,
+    )
+
+
 def run_plan(runner: Any, executor: str, options: Mapping[str, Any]) -> None:
     """Run every step of ``runner``'s plan with ``executor``; afterwards ``runner`` holds every factor."""
     for task in runner.plan.tasks:  # refuse a bad num_cpus / num_gpus before anything trains
-        task_resources(runner, task)
+        runner_resources(runner, task)
     if executor == "serial":
         runner.run()
         return
@@ -127,7 +153,7 @@ def _run_on_ray(runner: Any, options: Mapping[str, Any]) -> None:
         raise IdgenError("executor='ray' needs the ray package: pip install ray") from None
     plan = runner.plan
     tasks = {task.id: task for task in plan.tasks}
-    resources = {task_id: task_resources(runner, task) for task_id, task in tasks.items()}
+    resources = {task_id: runner_resources(runner, task) for task_id, task in tasks.items()}
     dependencies = plan.dependencies()
     for dataset in plan.datasets:  # a dataset is sampled with its producers' models: it needs what they need
         if dataset.network is not None:

@@ -31,7 +31,7 @@ from idgen.runtime.executors import RESOURCE_OPTIONS, check_executor, placement,
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
-__all__ = ["fit", "choose_backend"]
+__all__ = ["fit", "choose_backend", "backend_for"]
 
 log = logging.getLogger("idgen.fit")
 FREE_POOL_ROWS = 4096
@@ -57,6 +57,31 @@ def choose_backend(targets: tuple[str, ...], conditioning: tuple[str, ...], type
     if any(types[v].kind == "image" for v in targets):
         return "unet-diffusion"
     return "mlp-diffusion"
+
+
+def backend_for(
+    targets: tuple[str, ...],
+    conditioning: tuple[str, ...],
+    types: Mapping[str, VariableType],
+    backend: str = "auto",
+    per_variable: Mapping[str, str] | None = None,
+) -> str:
+    """A task's backend: its target's entry in ``per_variable``, else ``backend`` (``auto``: :func:`choose_backend`).
+
+    Examples
+    --------
+    >>> d = VariableType("discrete", (), (0, 1))
+    >>> backend_for(("Y",), ("X",), {"X": d, "Y": d})
+    'tabular'
+    >>> backend_for(("Y",), (), {"Y": d}, per_variable={"Y": "mlp-diffusion"})
+    'mlp-diffusion'
+    """
+    for target in targets:
+        if per_variable and target in per_variable:
+            return per_variable[target]
+    if backend == "auto":
+        return choose_backend(targets, conditioning, types)
+    return backend
 
 
 def fit(
@@ -310,12 +335,7 @@ class _Runner:
             cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
-        for target in targets:
-            if target in self.per_variable:
-                return self.per_variable[target]
-        if self.backend == "auto":
-            return choose_backend(targets, conditioning, self.types)
-        return self.backend
+        return backend_for(targets, conditioning, self.types, self.backend, self.per_variable)
 
     def _options_for(self, name: str, task: Any) -> dict[str, Any]:
         common = {} if name == "tabular" else dict(self.options)

@@ -19,7 +19,7 @@ import pytest
 
 import idgen
 from idgen.errors import IdgenError
-from idgen.runtime.executors import check_executor, task_resources
+from idgen.runtime.executors import check_executor, runner_resources
 from idgen.scm import DiscreteSCM
 
 ray = pytest.importorskip("ray")
@@ -239,7 +239,7 @@ def test_resources_come_from_the_option_groups(napkin_data: pd.DataFrame, tmp_pa
         plan, table, types, tmp_path, 0, 10, "tabular", {}, {"num_cpus": 2}, {"tabular": {"num_cpus": 3}},
         {"X": {"num_cpus": 1}}, by_factor, False,
     )  # fmt: skip
-    resources = {task.describe(): task_resources(runner, task) for task in plan.tasks}
+    resources = {task.describe(): runner_resources(runner, task) for task in plan.tasks}
     assert resources["P(W1)"] == {"num_cpus": 3, "num_gpus": 0}  # backend over plain options
     assert resources["P(X | W1, W2)"] == {"num_cpus": 1, "num_gpus": 0}  # variable over backend
     assert resources["P(Y | X)"] == {"num_cpus": 3, "num_gpus": 0.5}  # factor adds its own
