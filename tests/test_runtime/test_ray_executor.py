@@ -29,6 +29,17 @@ NAPKIN = idgen.ADMG(directed=[("W1", "W2"), ("W2", "X"), ("X", "Y")], bidirected
 TINY_MLP = {"steps": 60, "checkpoint_every": 10, "width": 32, "depth": 1, "batch_size": 64, "sampler_steps": 4}
 
 
+def _first_attempt(workdir: Path | None, marker: str) -> bool:
+    """True the first time a task's private work folder is asked (leaves ``marker`` there), False after."""
+    assert workdir is not None
+    path = Path(workdir) / marker
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return True
+
+
 def _register_test_backends() -> None:
     """Backends that fail on purpose; registered here and, as Ray's worker setup hook, in every worker."""
     from trainers.base import _BACKENDS, register_backend
@@ -44,11 +55,7 @@ def _register_test_backends() -> None:
         default_options = {"progress": False}  # the fit passes it to every backend but "tabular"
 
         def fit(self, table: Any, *, seed: int = 0, workdir: Path | None = None) -> dict[str, Any]:
-            assert workdir is not None
-            marker = Path(workdir) / "raised-once"
-            if not marker.exists():
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.touch()
+            if _first_attempt(workdir, "raised-once"):
                 raise RuntimeError("a transient failure")
             return super().fit(table, seed=seed, workdir=workdir)
 
@@ -79,11 +86,8 @@ def _register_killed_once_backend() -> None:
         backend = "killed-once-mlp"
 
         def fit(self, table: Any, *, seed: int = 0, workdir: Path | None = None) -> dict[str, Any]:
-            assert workdir is not None
-            marker = Path(workdir) / "killed-once"
-            if not marker.exists():
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.touch()
+            if _first_attempt(workdir, "killed-once"):
+                assert workdir is not None
                 threading.Thread(target=kill_after_first_checkpoint, args=(Path(workdir),), daemon=True).start()
             return super().fit(table, seed=seed, workdir=workdir)
 
