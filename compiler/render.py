@@ -92,7 +92,8 @@ def _draw_training(ax: Any, plan: Plan, columns: dict[int, list[str]], level: di
     boxes = {}
     for key, (x, y) in position.items():
         if key in task_ids:
-            boxes[key] = _box(ax, x, y, f"{plan.task(key).describe()}\n[{key}]", "#dbe9f6")
+            colour = "#f6dbe9" if plan.task(key).kind == "autoencoder" else "#dbe9f6"
+            boxes[key] = _box(ax, x, y, f"{plan.task(key).describe()}\n[{key}]", colour)
         elif key == OBSERVED:
             boxes[key] = _box(ax, x, y, "D (observed)", "#f3e2c7")
         else:

@@ -32,11 +32,15 @@ SCENARIOS = {
 
 @dataclass
 class ScenarioData:
-    """What a scenario hands the pipeline: the observed table, type overrides and evaluation context."""
+    """What a scenario hands the pipeline: the observed table, type overrides and evaluation context.
+
+    ``hooks`` are ``idgen.fit``'s ``on_autoencoder`` / ``on_dataset`` callbacks: a scenario uses them to
+    check an image domain's reconstructions and a synthetic dataset's copy rates while the fit runs."""
 
     table: Any
     variable_types: dict[str, str] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+    hooks: dict[str, Any] = field(default_factory=dict)
 
 
 def scenario(cfg: DictConfig) -> Any:
@@ -64,10 +68,16 @@ def load_graph(cfg: DictConfig) -> idgen.ADMG:
     return idgen.ADMG.from_dict(OmegaConf.to_container(cfg.graph, resolve=True))  # type: ignore[arg-type]
 
 
+def image_domains(cfg: DictConfig) -> dict[str, list[str]] | None:
+    """``cfg.image_domains`` (``{name: [image variables]}``): one shared autoencoder per domain."""
+    domains = cfg.get("image_domains")
+    return OmegaConf.to_container(domains, resolve=True) if domains else None  # type: ignore[return-value]
+
+
 def compile_plan(cfg: DictConfig, outdir: Path) -> Plan:
     """Compile the query; write ``plan.txt``, ``plan.json`` and ``plan.png`` to ``outdir``."""
     graph = load_graph(cfg)
-    plan = idgen.compile(graph, cfg.query.text)
+    plan = idgen.compile(graph, cfg.query.text, image_domains=image_domains(cfg))
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "plan.txt").write_text(idgen.identify(graph, cfg.query.text).explain() + "\n\n" + plan.as_text() + "\n")
     (outdir / "plan.json").write_text(plan.dumps())
@@ -113,6 +123,9 @@ def fit_plan(
         options_by_factor=by_factor or None,
         tasks=tasks,
         progress=True,
+        store=cfg.artifacts,
+        on_autoencoder=data.hooks.get("on_autoencoder"),
+        on_dataset=data.hooks.get("on_dataset"),
         executor="serial" if tasks is not None else executor_name,  # train.py task=...: one job, one task
         executor_options=(executor or None) if tasks is None and executor_name != "serial" else None,
         **(backend.get("common") or {}),
@@ -122,6 +135,7 @@ def fit_plan(
 def launch_groups(cfg: DictConfig, plan: Plan, data: ScenarioData) -> list[list[tuple[dict[str, float], list[str]]]]:
     """Per stage of ``plan``, its tasks grouped by the CPUs and GPUs they ask for (``num_cpus`` / ``num_gpus``
     in the backend option groups), each group one launcher sweep (``hydra/launcher=slurm``)."""
+    from compiler.plan import AUTOENCODER
     from idgen.data import as_table, infer_types
     from idgen.runtime.executors import task_resources
     from idgen.runtime.fit import backend_for
@@ -131,12 +145,19 @@ def launch_groups(cfg: DictConfig, plan: Plan, data: ScenarioData) -> list[list[
     table = as_table(data.table)
     types = infer_types(table, {k: v for k, v in data.variable_types.items() if k in table} or None)
     by_factor = {parse_factor(text): options for text, options in (backend.get("by_factor") or {}).items()}
+    latent = frozenset(plan.autoencoders())
     stages = []
     for stage in plan.stages():
         groups: dict[tuple[float, float], list[str]] = {}
         for task_id in stage:
             task = plan.task(task_id)
-            name = backend_for(task.targets, task.conditioning, types, backend["name"], backend.get("per_variable"))
+            name = (
+                AUTOENCODER
+                if task.kind == AUTOENCODER
+                else backend_for(
+                    task.targets, task.conditioning, types, backend["name"], backend.get("per_variable"), latent
+                )
+            )
             resources = task_resources(
                 task,
                 name,
@@ -151,9 +172,13 @@ def launch_groups(cfg: DictConfig, plan: Plan, data: ScenarioData) -> list[list[
 
 
 def fit_baseline(cfg: DictConfig, name: str, graph: idgen.ADMG, query: str, data: ScenarioData) -> Any:
-    """Fit a baseline (e.g. the conditional model P(Y | X)) with the same backend and budget."""
-    plan = idgen.compile(graph, query)
-    types = {v: t for v, t in data.variable_types.items() if v in graph.nodes}
+    """Fit a baseline (e.g. the conditional model P(Y | X)) with the same backend and budget.
+
+    It compiles with the experiment's image domains and shares the artifact store, so it trains on the
+    very autoencoder idgen's factors use (trained once)."""
+    plan = idgen.compile(graph, query, image_domains=image_domains(cfg))
+    domain_variables = {v for task in plan.tasks if task.kind == "autoencoder" for v in task.targets}
+    types = {v: t for v, t in data.variable_types.items() if v in graph.nodes or v in domain_variables}
     narrowed = ScenarioData(data.table, variable_types=types, context=data.context)
     return fit_plan(cfg, plan, narrowed, workdir=Path(cfg.artifacts) / "baselines" / name, only_what_applies=True)
 

@@ -3,7 +3,7 @@
 A *factor model* is a conditional generative model of one task's ``targets`` given its ``conditioning``
 columns: it is fitted on a table, samples targets for a batch of conditioning rows, and saves itself to a
 folder (``factor.json`` plus safetensors files; nothing is ever unpickled). Backends register under a
-name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``) and the plan picks one per task.
+name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``, ``latent-diffusion``) and the plan picks one per task.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "l
 FACTOR_FILE = "factor.json"
 _BACKENDS: dict[str, type[FactorModel]] = {}
 #: backends living in modules that are imported only when asked for (diffusers is heavy)
-_LAZY_BACKENDS = {"mlp-diffusion": "trainers.diffusion", "unet-diffusion": "trainers.diffusion"}
+_LAZY_BACKENDS = {
+    "mlp-diffusion": "trainers.diffusion",
+    "unet-diffusion": "trainers.diffusion",
+    "latent-diffusion": "trainers.latent_diffusion",
+}
 
 
 class FactorModel(ABC):

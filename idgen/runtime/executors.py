@@ -20,6 +20,7 @@ records each task's executor, node, pid, wall time and torch threads).
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import sys
@@ -125,7 +126,7 @@ def runner_resources(runner: Any, task: Any) -> dict[str, float]:
     """:func:`task_resources` of ``task`` under the options of a fit's runner."""
     return task_resources(
         task,
-        runner._backend_for(task.targets, task.conditioning),
+        _backend_of(runner, task),
         runner.options,
         runner.options_by_backend,
         runner.options_by_variable,
@@ -161,7 +162,9 @@ def _run_on_ray(runner: Any, options: Mapping[str, Any]) -> None:
             resources[dataset.id] = {k: max(r[k] for r in producers) for k in ("num_cpus", "num_gpus")}
     _connect(ray, options)
     step = ray.remote(_run_step)
-    shared = ray.put(runner)  # plan, observed table and options: one copy in the object store for every step
+    shipped = copy.copy(runner)  # the fit's callbacks run here, when the factors and datasets are loaded back
+    shipped.on_autoencoder = shipped.on_dataset = None
+    shared = ray.put(shipped)  # plan, observed table and options: one copy in the object store for every step
     references: dict[str, Any] = {}
     names: dict[Any, str] = {}
     for key in topological_ids({OBSERVED: [], **dependencies}):
@@ -257,11 +260,10 @@ def _run_step(runner: Any, key: str, num_cpus: float, *upstream: Any) -> dict[st
 def _limit_torch_threads(runner: Any, key: str, is_task: bool, num_cpus: float) -> int | None:
     """Give torch as many threads as the step has CPUs (at least one) when the step uses torch."""
     if is_task:
-        task = runner.plan.task(key)
-        backends = {runner._backend_for(task.targets, task.conditioning)}
+        backends = {_backend_of(runner, runner.plan.task(key))}
     else:
         network = runner.plan.dataset(key).network
-        backends = {runner._backend_for(*_factor_of(runner.plan.task(node.task))) for node in network.nodes}
+        backends = {_backend_of(runner, runner.plan.task(node.task)) for node in network.nodes}
     if backends == {"tabular"} and "torch" not in sys.modules:
         return None
     import torch
@@ -271,8 +273,11 @@ def _limit_torch_threads(runner: Any, key: str, is_task: bool, num_cpus: float) 
     return threads
 
 
-def _factor_of(task: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return task.targets, task.conditioning
+def _backend_of(runner: Any, task: Any) -> str:
+    """The backend name whose option group places ``task`` (an image domain's autoencoder: ``autoencoder``)."""
+    from compiler.plan import AUTOENCODER
+
+    return AUTOENCODER if task.kind == AUTOENCODER else runner._backend_for(task.targets, task.conditioning)
 
 
 def _describe(plan: Any, key: str) -> str:

@@ -19,7 +19,8 @@ import pytest
 
 import idgen
 from idgen.errors import IdgenError
-from idgen.runtime.executors import check_executor, runner_resources
+from idgen.runtime.executors import check_executor, task_resources
+from idgen.runtime.fit import factor_key
 from idgen.scm import DiscreteSCM
 
 ray = pytest.importorskip("ray")
@@ -232,18 +233,11 @@ def test_a_task_that_keeps_failing_fails_the_fit_in_one_line_naming_it(
 
 
 # ---------------------------------------------------------------------- resources and options
-def test_resources_come_from_the_option_groups(napkin_data: pd.DataFrame, tmp_path: Path) -> None:
-    from idgen.runtime.fit import _match_factors, _Runner
-
+def test_resources_come_from_the_option_groups() -> None:
     plan = idgen.compile(NAPKIN, "P(Y | do(X))")
-    by_factor = _match_factors(plan, {"P(Y | X)": {"num_gpus": 0.5}})
-    table = {c: napkin_data[c].to_numpy() for c in napkin_data}
-    types = idgen.data.infer_types(table)
-    runner = _Runner(
-        plan, table, types, tmp_path, 0, 10, "tabular", {}, {"num_cpus": 2}, {"tabular": {"num_cpus": 3}},
-        {"X": {"num_cpus": 1}}, by_factor, False,
-    )  # fmt: skip
-    resources = {task.describe(): runner_resources(runner, task) for task in plan.tasks}
+    by_factor = {factor_key(task): {"num_gpus": 0.5} for task in plan.tasks if task.describe() == "P(Y | X)"}
+    groups = ({"num_cpus": 2}, {"tabular": {"num_cpus": 3}}, {"X": {"num_cpus": 1}}, by_factor)
+    resources = {task.describe(): task_resources(task, "tabular", *groups) for task in plan.tasks}
     assert resources["P(W1)"] == {"num_cpus": 3, "num_gpus": 0}  # backend over plain options
     assert resources["P(X | W1, W2)"] == {"num_cpus": 1, "num_gpus": 0}  # variable over backend
     assert resources["P(Y | X)"] == {"num_cpus": 3, "num_gpus": 0.5}  # factor adds its own
