@@ -45,7 +45,7 @@ def test_plan_text_shows_the_autoencoder_and_the_latents() -> None:
     text = napkin_plan().as_text()
     autoencoder = napkin_plan().tasks[0].id
     assert f"[{autoencoder}] autoencoder(W1, X, Y)  trains on D (observed data)  — image domain 'mnist'" in text
-    assert f"P(Y | X)  trains on D′ [" in text and f"in the latents of [{autoencoder}]" in text
+    assert "P(Y | X)  trains on D′ [" in text and f"in the latents of [{autoencoder}]" in text
 
 
 def test_dot_draws_the_autoencoder_and_its_latent_edges() -> None:

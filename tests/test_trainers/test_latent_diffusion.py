@@ -115,7 +115,8 @@ def test_one_autoencoder_for_two_factors_two_queries_and_a_baseline(tmp_path: Pa
     small = {"steps": 3, "channels": [8, 8], "latent_channels": 2, "progress": False}
     tiny = {"steps": 3, "width": 16, "depth": 1, "progress": False}
     options = {"autoencoder": small, "latent-diffusion": tiny}
-    networks = idgen.fit(plan, table, workdir=tmp_path / "main", options_by_backend=options)
+    # B (discrete, given image A) goes to mlp-diffusion: the plain options keep every diffusion model tiny
+    networks = idgen.fit(plan, table, workdir=tmp_path / "main", options_by_backend=options, **tiny)
     assert set(networks) == {"P(C | do(B))", "P(A, C)"}
     log = json.loads((tmp_path / "main" / "fit_log.json").read_text())
     trained = [entry for entry in log["tasks"] if entry["backend"] == "autoencoder"]
@@ -124,7 +125,9 @@ def test_one_autoencoder_for_two_factors_two_queries_and_a_baseline(tmp_path: Pa
     assert len(latent) == 2
     baseline = idgen.compile(idgen.ADMG(directed=[("B", "C")]), "P(C | do(B))", image_domains=domains)
     assert baseline.tasks[0].id == autoencoders[0].id
-    idgen.fit(baseline, table, workdir=tmp_path / "baseline", store=tmp_path / "main", options_by_backend=options)
+    idgen.fit(
+        baseline, table, workdir=tmp_path / "baseline", store=tmp_path / "main", options_by_backend=options, **tiny
+    )
     log = json.loads((tmp_path / "baseline" / "fit_log.json").read_text())
     assert [entry.get("resumed", False) for entry in log["tasks"] if entry["backend"] == "autoencoder"] == [True]
     assert len(list((tmp_path / "main" / "tasks").glob(f"{autoencoders[0].id}-*[!k]"))) == 1
