@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from idgen.data import Table, VariableType
-from idgen.errors import DataError, IdgenError
+from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
 
 __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "load_factor", "atomic_folder"]
 
@@ -62,7 +64,7 @@ class FactorModel(ABC):
         self.types = {v: types[v] for v in self.targets + self.conditioning}
         unknown = set(options) - set(self.default_options)
         if unknown:
-            raise IdgenError(
+            raise UsageError(
                 f"backend {self.backend!r} has no option(s) {', '.join(sorted(unknown))}; "
                 f"it accepts {', '.join(sorted(self.default_options)) or 'none'}"
             )
@@ -117,22 +119,31 @@ class FactorModel(ABC):
 
 
 def load_factor(path: str | Path) -> FactorModel:
-    """Load a model written by :meth:`FactorModel.save`; refuses anything incomplete or corrupt."""
+    """Load a model written by :meth:`FactorModel.save`; refuses anything incomplete or corrupt.
+
+    Every floating-point tensor must be finite (for every backend); each backend's :meth:`load_state`
+    checks the rest of its state (the tabular one: probabilities in [0, 1] summing to 1, indices in range).
+    """
     folder = Path(path)
     header_file = folder / FACTOR_FILE
     if not header_file.is_file():
-        raise IdgenError(f"{str(folder)!r} holds no saved factor model ({FACTOR_FILE} missing)")
+        raise ArtifactError(f"{str(folder)!r} holds no saved factor model ({FACTOR_FILE} missing)")
     try:
         header = json.loads(header_file.read_text())
         types = {v: VariableType.from_json(t) for v, t in header["types"].items()}
         cls = get_backend(header["backend"])
         model = cls(header["targets"], header["conditioning"], types, **header["options"])
         arrays = _load_arrays(folder / "state.safetensors")
+        for name, array in arrays.items():
+            if array.dtype.kind in "fc" and not bool(np.isfinite(array).all()):
+                raise ArtifactError(f"{folder / 'state.safetensors'}: tensor {name!r} holds NaN or infinite values")
         model.load_state(header["metadata"], arrays)
-    except IdgenError:
+    except ArtifactError:
         raise
+    except IdgenError as exc:
+        raise ArtifactError(f"cannot load factor model from {str(folder)!r}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a corrupt artifact is one clear error, never a half-loaded model
-        raise IdgenError(f"cannot load factor model from {str(folder)!r}: {type(exc).__name__}: {exc}") from None
+        raise ArtifactError(f"cannot load factor model from {str(folder)!r}: {type(exc).__name__}: {exc}") from None
     return model
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from compiler.plan import OBSERVED, Plan, content_id, topological_ids
 from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
 from idgen.errors import DataError, IdgenError
+from idgen.runtime.checks import check_fit_arguments, check_unused_options
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
@@ -118,6 +119,7 @@ def fit(
     SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
     """
     start = time.perf_counter()
+    seed, synthetic_size, tasks = check_fit_arguments(plan, backend, workdir, seed, synthetic_size, tasks)
     used_columns = _observed_columns(plan)
     table = as_table(data, required=used_columns)
     table = {c: table[c] for c in used_columns}
@@ -160,8 +162,9 @@ def fit(
         by_factor,
         progress,
     )
+    check_unused_options(runner.used_backends(), backend_options, dict(options_by_backend or {}))
     if tasks is not None:
-        runner.run_only([str(t) for t in ([tasks] if isinstance(tasks, str) else tasks)])
+        runner.run_only(tasks)
         return None
     runner.run()
     networks = {}
@@ -169,7 +172,8 @@ def fit(
     for item in plan.queries:
         factors = {node.task: runner.factors[node.task] for node in item.network.nodes}
         free = {v: pool[v] for v in item.free_inputs}
-        networks[item.query] = SamplingNetwork(item, factors, types, free)
+        provenance = {task_id: runner.provenance(task_id) for task_id in factors}
+        networks[item.query] = SamplingNetwork(item, factors, types, free, provenance=provenance)
     datasets = {key: f"datasets/{key}-{value}" for key, value in runner.keys.items() if key != OBSERVED}
     summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log, "datasets": datasets}
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
@@ -292,6 +296,16 @@ class _Runner:
             cls = get_backend(name)
             options = self._options_for(name, task)
             cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
+
+    def used_backends(self) -> set[str]:
+        """The backend names this plan's tasks are fitted with."""
+        return {self._backend_for(task.targets, task.conditioning) for task in self.plan.tasks}
+
+    def provenance(self, task_id: str) -> dict[str, Any]:
+        """Where a fitted factor came from, for the network's manifest: its task, seed and training data."""
+        task = self.plan.task(task_id)
+        spec = {"targets": list(task.targets), "conditioning": list(task.conditioning), "source": task.source}
+        return {"task": spec, "seed": self.seed, "data": self.keys[task.source]}
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
         for target in targets:
