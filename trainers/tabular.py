@@ -162,7 +162,12 @@ class TabularModel(FactorModel):
         first = np.r_[True, last[:-1]]
         steps = np.diff(np.r_[0.0, cumulative])
         steps[first] = cumulative[first]
-        if not np.isfinite(cumulative).all() or np.any(steps < 0) or np.any(cumulative > 1) or np.any(cumulative[last] != 1):
+        if (
+            not np.isfinite(cumulative).all()
+            or np.any(steps < 0)
+            or np.any(cumulative > 1)
+            or np.any(cumulative[last] != 1)
+        ):
             raise DataError(
                 "saved tabular state: probabilities must lie in [0, 1] and each configuration's must sum to 1"
             )

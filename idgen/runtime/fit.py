@@ -130,8 +130,6 @@ def fit(
     if unknown:
         raise DataError(f"variable_types names column(s) the plan does not use: {', '.join(sorted(unknown))}")
     workdir = Path(workdir) if workdir is not None else _temporary_workdir()
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "plan.json").write_text(plan.dumps())
     size = int(synthetic_size) if synthetic_size is not None else num_rows(table)
     if size <= 0:
         raise DataError(f"synthetic_size must be positive, got {size}")
@@ -163,6 +161,8 @@ def fit(
         progress,
     )
     check_unused_options(runner.used_backends(), backend_options, dict(options_by_backend or {}))
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "plan.json").write_text(plan.dumps())
     if tasks is not None:
         runner.run_only(tasks)
         return None

@@ -61,7 +61,9 @@ def inside(folder: Path, *parts: str) -> Path:
     """
     for part in parts:
         if not isinstance(part, str) or not _COMPONENT.match(part) or part in {".", ".."}:
-            raise ArtifactError(f"{str(folder)!r}: the name {part!r} would leave the folder; a factor is named by its task id")
+            raise ArtifactError(
+                f"{str(folder)!r}: the name {part!r} would leave the folder; a factor is named by its task id"
+            )
     return folder.joinpath(*parts)
 
 

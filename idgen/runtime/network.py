@@ -263,7 +263,9 @@ class SamplingNetwork:
         header_file = folder / NETWORK_FILE
         query, types, factor_ids = _read_header(header_file)
         if sorted(factor_ids) != sorted(manifest["factors"]):
-            raise ArtifactError(f"{header_file} lists factors {factor_ids} but {MANIFEST_FILE} lists {sorted(manifest['factors'])}")
+            raise ArtifactError(
+                f"{header_file} lists factors {factor_ids} but {MANIFEST_FILE} lists {sorted(manifest['factors'])}"
+            )
         recorded = manifest["network"]
         if recorded.get("id") != query.network.id or recorded.get("query") != query.query:
             raise ArtifactError(f"{header_file}: the wiring does not match its content id in {MANIFEST_FILE}")
@@ -393,7 +395,9 @@ def _check_wiring(query: QueryNetwork, factors: Mapping[str, FactorModel], types
     for node in network.nodes:
         factor = factors[node.task]
         if not set(node.variables) <= set(factor.targets):
-            raise IdgenError(f"node {node.name} samples {node.variables} but factor {node.task} models {factor.describe()}")
+            raise IdgenError(
+                f"node {node.name} samples {node.variables} but factor {node.task} models {factor.describe()}"
+            )
         wired = {v for v, _ in node.inputs}
         if wired != set(factor.conditioning):
             raise IdgenError(f"node {node.name} feeds {sorted(wired)} to factor {node.task} ({factor.describe()})")
