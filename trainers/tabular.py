@@ -132,6 +132,9 @@ class TabularModel(FactorModel):
         configuration in range (in order, each configuration with at least one entry), and each
         configuration's cumulative probabilities must rise within [0, 1] and end at exactly 1.
         """
+        missing = [name for name in ("configs", "entry_config", "entry_targets", "cumulative") if name not in arrays]
+        if missing:
+            raise DataError(f"saved tabular state lacks tensor(s) {', '.join(missing)}")
         integer = {name: np.asarray(arrays[name]) for name in ("configs", "entry_config", "entry_targets")}
         for name, array in integer.items():
             if array.dtype.kind not in "iu":
