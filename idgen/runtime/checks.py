@@ -49,9 +49,15 @@ def check_integer_argument(value: Any, name: str, minimum: int) -> int:
 
 
 def check_fit_arguments(
-    plan: Any, backend: Any, workdir: Any, seed: Any, synthetic_size: Any, tasks: Any
+    plan: Any, backend: Any, workdir: Any, seed: Any, synthetic_size: Any, tasks: Any, mappings: Mapping[str, Any]
 ) -> tuple[int, int | None, list[str] | None]:
-    """``fit``'s plan, backend, workdir, seed, synthetic size and tasks, refused before any work if malformed."""
+    """``fit``'s plan, backend, workdir, seed, synthetic size and tasks, refused before any work if malformed.
+
+    ``mappings`` names the keyword arguments that must be mappings (or ``None``).
+    """
+    for name, value in mappings.items():
+        if value is not None and not isinstance(value, Mapping):
+            raise UsageError(f"{name} must be a dict, got {type(value).__name__} {value!r:.60}")
     if not isinstance(plan, Plan):
         raise UsageError(f"fit needs a Plan from idgen.compile, got {type(plan).__name__}")
     if not isinstance(backend, str):
@@ -65,6 +71,10 @@ def check_fit_arguments(
     listed = [tasks] if isinstance(tasks, str) else tasks
     if not isinstance(listed, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in listed):
         raise UsageError(f"tasks must be a task id or a list of task ids, got {tasks!r}")
+    known = {task.id for task in plan.tasks}
+    unknown = [t for t in listed if t not in known]
+    if unknown:
+        raise UsageError(f"plan has no task(s) {', '.join(unknown)}; its tasks: {', '.join(sorted(known))}")
     return seed, size, list(listed)
 
 

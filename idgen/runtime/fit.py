@@ -119,7 +119,9 @@ def fit(
     SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
     """
     start = time.perf_counter()
-    seed, synthetic_size, tasks = check_fit_arguments(plan, backend, workdir, seed, synthetic_size, tasks)
+    mappings = {"variable_types": variable_types, "backends": backends, "options_by_backend": options_by_backend}
+    mappings |= {"options_by_variable": options_by_variable, "options_by_factor": options_by_factor}
+    seed, synthetic_size, tasks = check_fit_arguments(plan, backend, workdir, seed, synthetic_size, tasks, mappings)
     used_columns = _observed_columns(plan)
     table = as_table(data, required=used_columns)
     table = {c: table[c] for c in used_columns}

@@ -113,12 +113,17 @@ def test_added_files_and_edited_headers_are_refused(change: str, napkin_folder: 
 
 def test_a_factor_copied_from_a_network_fitted_on_other_data_is_refused(napkin_folder: Path, tmp_path: Path) -> None:
     other = idgen.fit(
-        idgen.compile(NAPKIN, "P(Y | do(X))"), napkin_scm().sample(2000, seed=7), backend="tabular", workdir=tmp_path / "w"
+        idgen.compile(NAPKIN, "P(Y | do(X))"),
+        napkin_scm().sample(2000, seed=7),
+        backend="tabular",
+        workdir=tmp_path / "w",
     )
     other.save(tmp_path / "other")
     copy = _copy(napkin_folder, tmp_path)
     shutil.rmtree(_factor(copy))
-    shutil.copytree(_factor(tmp_path / "other"), _factor(napkin_folder).name and copy / "factors" / _factor(napkin_folder).name)
+    shutil.copytree(
+        _factor(tmp_path / "other"), _factor(napkin_folder).name and copy / "factors" / _factor(napkin_folder).name
+    )
     assert read_manifest(tmp_path / "other")["factors"] != read_manifest(copy)["factors"]  # other data, other record
     assert refused(_sample(copy), "factor from other data") == "clear error"
 
