@@ -117,7 +117,9 @@ class ADMG:
         nodes: Iterable[str] = (),
     ) -> None:
         for key, value in (("nodes", nodes), ("directed", directed), ("bidirected", bidirected)):
-            if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            if isinstance(value, str):
+                raise GraphError(f"{key} must be a list of names, got the string {value!r}")
+            if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
                 raise GraphError(f"{key} must be a list, got {value!r} of type {type(value).__name__}")
         directed_pairs = [_pair(e, "directed") for e in directed]
         bidirected_pairs = [_pair(e, "bidirected") for e in bidirected]
