@@ -2,8 +2,9 @@
 
 A *factor model* is a conditional generative model of one task's ``targets`` given its ``conditioning``
 columns: it is fitted on a table, samples targets for a batch of conditioning rows, and saves itself to a
-folder (``factor.json`` plus safetensors files; nothing is ever unpickled). Backends register under a
-name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``) and the plan picks one per task.
+folder (``factor.json`` plus safetensors files and their ``checksums.json``; nothing is ever unpickled).
+Backends register under a name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``) and the plan picks one
+per task.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
 __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "load_factor", "atomic_folder"]
 
 FACTOR_FILE = "factor.json"
+CHECKSUM_FILE = "checksums.json"
 _BACKENDS: dict[str, type[FactorModel]] = {}
 #: backends living in modules that are imported only when asked for (diffusers is heavy)
 _LAZY_BACKENDS = {"mlp-diffusion": "trainers.diffusion", "unet-diffusion": "trainers.diffusion"}
@@ -116,6 +118,7 @@ class FactorModel(ABC):
                 "metadata": metadata,
             }
             (folder / FACTOR_FILE).write_text(json.dumps(header, indent=1, sort_keys=True))
+            _write_checksums(folder)
 
 
 def load_factor(path: str | Path) -> FactorModel:
@@ -128,6 +131,7 @@ def load_factor(path: str | Path) -> FactorModel:
     header_file = folder / FACTOR_FILE
     if not header_file.is_file():
         raise ArtifactError(f"{str(folder)!r} holds no saved factor model ({FACTOR_FILE} missing)")
+    _verify_checksums(folder)
     try:
         header = json.loads(header_file.read_text())
         types = {v: VariableType.from_json(t) for v, t in header["types"].items()}
@@ -199,6 +203,44 @@ class atomic_folder:  # noqa: N801 - used as a context manager like tempfile's h
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(self.tmp, self.path)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_checksums(folder: Path) -> None:
+    """``checksums.json``: the sha256 of every other file of a saved factor."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != CHECKSUM_FILE)
+    (folder / CHECKSUM_FILE).write_text(json.dumps({p.name: _sha256(p) for p in files}, indent=1))
+
+
+def _verify_checksums(folder: Path) -> None:
+    """Refuse a factor whose files differ from its ``checksums.json`` (factors saved before it existed have none)."""
+    path = folder / CHECKSUM_FILE
+    if not path.is_file():
+        return
+    try:
+        expected = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(expected, dict):
+        raise ArtifactError(f"{path} is not a mapping of file names to sha256")
+    present = {p.name for p in folder.iterdir() if p.name != CHECKSUM_FILE}
+    for name in sorted(present | set(expected)):
+        file = folder / str(name)
+        if name not in expected or name not in present:
+            raise ArtifactError(
+                f"{file} is {'not listed in' if name not in expected else 'missing but listed in'} {path.name}"
+            )
+        if file.is_symlink() or not file.is_file() or _sha256(file) != expected[name]:
+            raise ArtifactError(f"{file} does not match its sha256 in {path.name}: it was changed")
 
 
 def _save_arrays(arrays: Mapping[str, Any], path: Path) -> None:

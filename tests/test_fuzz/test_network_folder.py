@@ -24,6 +24,7 @@ import idgen
 from idgen.demo import NAPKIN, napkin_scm
 from idgen.runtime import SamplingNetwork
 from idgen.runtime.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from trainers.base import _write_checksums
 
 Tamper = Callable[[Path], None]
 
@@ -43,7 +44,11 @@ def _sample(folder: Path) -> Callable[[], object]:
 
 
 def _reseal(folder: Path) -> None:
-    """Rewrite the manifest over the folder's current files, keeping its records (a careful tamperer)."""
+    """Rewrite the checksums and manifest over the folder's current files, keeping the records (a careful tamperer)."""
+    for factor in (folder / "factors").iterdir():
+        if factor.is_dir() and not factor.is_symlink():
+            (factor / "checksums.json").unlink(missing_ok=True)
+            _write_checksums(factor)
     content = json.loads((folder / MANIFEST_FILE).read_text())
     (folder / MANIFEST_FILE).unlink()
     write_manifest(folder, content["network"], content["tasks"], content["factors"])
@@ -227,6 +232,17 @@ def test_a_resealed_free_input_pool_is_checked(change: str, free_input_folder: P
     save_file(arrays, str(path))
     _reseal(copy)
     assert refused(_sample(copy), f"resealed pool: {change}") == "clear error"
+
+
+def test_a_tampered_factor_in_the_workdir_is_refused_when_fit_resumes(tmp_path: Path) -> None:
+    plan = idgen.compile(NAPKIN, "P(Y | do(X))")
+    data = napkin_scm().sample(1000, seed=5)
+    idgen.fit(plan, data, backend="tabular", workdir=tmp_path)
+    state = next((tmp_path / "tasks").glob("*/state.safetensors"))
+    _flip(0.5)(state)
+    assert (
+        refused(lambda: idgen.fit(plan, data, backend="tabular", workdir=tmp_path), "workdir factor") == "clear error"
+    )
 
 
 # ---------------------------------------------------------------------------------------- controls and CLI
