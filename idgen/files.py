@@ -8,6 +8,7 @@ interrupted write never leaves a half-written file under the target's name.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,15 @@ from typing import IO
 
 from idgen.errors import UsageError
 
-__all__ = ["input_file", "input_folder", "output_file", "output_folder", "atomic_write", "atomic_open"]
+__all__ = [
+    "input_file",
+    "input_folder",
+    "output_file",
+    "output_folder",
+    "atomic_write",
+    "atomic_open",
+    "sha256_file",
+]
 
 
 def input_file(path: str, flag: str) -> Path:
@@ -107,3 +116,12 @@ def atomic_open(path: Path) -> Iterator[IO[str]]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (artifacts are checked against it before they are used)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -23,6 +23,7 @@ import numpy as np
 
 from idgen.data import Table, VariableType
 from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
+from idgen.files import sha256_file
 
 __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "load_factor", "atomic_folder"]
 
@@ -205,20 +206,10 @@ class atomic_folder:  # noqa: N801 - used as a context manager like tempfile's h
             os.replace(self.tmp, self.path)
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_checksums(folder: Path) -> None:
     """``checksums.json``: the sha256 of every other file of a saved factor."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != CHECKSUM_FILE)
-    (folder / CHECKSUM_FILE).write_text(json.dumps({p.name: _sha256(p) for p in files}, indent=1))
+    (folder / CHECKSUM_FILE).write_text(json.dumps({p.name: sha256_file(p) for p in files}, indent=1))
 
 
 def _verify_checksums(folder: Path) -> None:
@@ -239,7 +230,7 @@ def _verify_checksums(folder: Path) -> None:
             raise ArtifactError(
                 f"{file} is {'not listed in' if name not in expected else 'missing but listed in'} {path.name}"
             )
-        if file.is_symlink() or not file.is_file() or _sha256(file) != expected[name]:
+        if file.is_symlink() or not file.is_file() or sha256_file(file) != expected[name]:
             raise ArtifactError(f"{file} does not match its sha256 in {path.name}: it was changed")
 
 

@@ -40,7 +40,6 @@ processes over gloo: ``ACCELERATE_USE_CPU=true torchrun --nproc_per_node 2 my_sc
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -61,6 +60,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from idgen.errors import IdgenError, UsageError
+from idgen.files import sha256_file
 from trainers.base import atomic_folder
 
 __all__ = [
@@ -333,7 +333,7 @@ def load_checkpoint(folder: Path, fingerprint: Mapping[str, Any]) -> Checkpoint:
         path = folder / name
         if not path.is_file():
             raise IdgenError(f"checkpoint {str(folder)!r} is incomplete: {name} is missing; {earlier}")
-        if _sha256(path) != record.get("checksums", {}).get(name):
+        if sha256_file(path) != record.get("checksums", {}).get(name):
             raise IdgenError(
                 f"checkpoint file {str(path)!r} is corrupt (its SHA-256 differs from the one recorded in "
                 f"checkpoint.json); {earlier}"
@@ -369,7 +369,7 @@ def _save_checkpoint(
             path = temporary / name
             save_file({key: value.detach().cpu().contiguous() for key, value in tensors.items()}, str(path))
             _fsync(path)
-            checksums[name] = _sha256(path)
+            checksums[name] = sha256_file(path)
         full_record = {**record, "format": CHECKPOINT_FORMAT, "optimizer": optimizer_scalars, "checksums": checksums}
         (temporary / "checkpoint.json").write_text(json.dumps(full_record, indent=1))
         _fsync(temporary / "checkpoint.json")
@@ -418,14 +418,6 @@ def _optimizer_state_from_parts(tensors: Mapping[str, torch.Tensor], parts: Mapp
         for group in parts["param_groups"]
     ]
     return {"state": state, "param_groups": groups}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:

@@ -28,23 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from idgen.errors import ArtifactError
+from idgen.files import sha256_file
 
-__all__ = ["MANIFEST_FILE", "write_manifest", "read_manifest", "verify_files", "inside", "sha256_file"]
+__all__ = ["MANIFEST_FILE", "write_manifest", "read_manifest", "verify_files", "inside"]
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "idgen-manifest/1"
 #: one path component a factor folder may be named by (task ids are 12 hex digits; anything plain works)
 _COMPONENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def inside(folder: Path, *parts: str) -> Path:
