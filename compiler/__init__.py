@@ -6,7 +6,7 @@ lowering of the ID recursion).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from compiler.lower import lower_traces
@@ -19,9 +19,13 @@ from idgen.trace import Trace
 __all__ = ["compile", "compile_many", "Plan", "TrainTask", "Dataset", "Network", "Node", "QueryNetwork"]
 
 
-def compile(graph: ADMG | Trace, query: str | Query | Any = None) -> Plan:  # noqa: A001 - the API's verb
+def compile(  # noqa: A001 - the API's verb
+    graph: ADMG | Trace, query: str | Query | Any = None, image_domains: Mapping[str, Iterable[str]] | None = None
+) -> Plan:
     """Compile one query into a :class:`Plan`: ``compile(graph, "P(Y | do(X))")`` or ``compile(trace)``.
 
+    ``image_domains`` (``{name: [image variables]}``) adds one autoencoder task per domain, whose latents
+    the factors of those variables then train on (see :meth:`Plan.with_image_domains`).
     Raises :class:`~idgen.errors.NotIdentifiable` for a non-identifiable query.
 
     Examples
@@ -36,15 +40,20 @@ def compile(graph: ADMG | Trace, query: str | Query | Any = None) -> Plan:  # no
     if isinstance(graph, Trace):
         if query is not None:
             raise TypeError("compile(trace) takes no query: the trace already holds one")
-        return lower_traces(graph.graph, [graph])
-    if query is None:
-        raise TypeError("compile(graph, query) needs a query such as 'P(Y | do(X))'")
-    return lower_traces(graph, [identify(graph, query)])
+        plan = lower_traces(graph.graph, [graph])
+    else:
+        if query is None:
+            raise TypeError("compile(graph, query) needs a query such as 'P(Y | do(X))'")
+        plan = lower_traces(graph, [identify(graph, query)])
+    return plan.with_image_domains(image_domains) if image_domains else plan
 
 
-def compile_many(graph: ADMG, queries: Iterable[str | Query]) -> Plan:
+def compile_many(
+    graph: ADMG, queries: Iterable[str | Query], image_domains: Mapping[str, Iterable[str]] | None = None
+) -> Plan:
     """Compile several queries on one graph into one plan whose equal tasks are trained once."""
     traces = [identify(graph, q) for q in queries]
     if not traces:
         raise ValueError("compile_many needs at least one query")
-    return lower_traces(graph, traces)
+    plan = lower_traces(graph, traces)
+    return plan.with_image_domains(image_domains) if image_domains else plan

@@ -23,7 +23,18 @@ from typing import Any
 
 from idgen.errors import IdgenError
 
-__all__ = ["TrainTask", "Dataset", "Node", "Network", "QueryNetwork", "Plan", "content_id", "OBSERVED"]
+__all__ = [
+    "TrainTask",
+    "Dataset",
+    "Node",
+    "Network",
+    "QueryNetwork",
+    "Plan",
+    "content_id",
+    "OBSERVED",
+    "FACTOR",
+    "AUTOENCODER",
+]
 
 OBSERVED = "observed"
 INPUT = "input:"
@@ -40,26 +51,46 @@ def content_id(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
+FACTOR = "factor"
+AUTOENCODER = "autoencoder"
+TASK_KINDS = (FACTOR, AUTOENCODER)
+
+
 @dataclass(frozen=True)
 class TrainTask:
-    """Fit one conditional model ``P(targets | conditioning)`` on the dataset ``source``."""
+    """Fit one conditional model ``P(targets | conditioning)`` on the dataset ``source``.
+
+    A task of kind ``"autoencoder"`` instead fits the autoencoder of one image domain on the pooled
+    images of its ``targets`` (no conditioning); the latent factors of those variables encode with it.
+    """
 
     targets: tuple[str, ...]
     conditioning: tuple[str, ...]
     source: str
     note: str = field(default="", compare=False)
+    kind: str = FACTOR
+
+    def __post_init__(self) -> None:
+        if self.kind not in TASK_KINDS:
+            raise IdgenError(f"unknown task kind {self.kind!r}; expected one of {', '.join(TASK_KINDS)}")
 
     @property
     def id(self) -> str:
-        return content_id({"targets": self.targets, "conditioning": self.conditioning, "source": self.source})
+        payload: dict[str, Any] = {"targets": self.targets, "conditioning": self.conditioning, "source": self.source}
+        if self.kind != FACTOR:
+            payload["kind"] = self.kind
+        return content_id(payload)
 
     def describe(self) -> str:
+        if self.kind == AUTOENCODER:
+            return f"autoencoder({', '.join(self.targets)})"
         given = f" | {', '.join(self.conditioning)}" if self.conditioning else ""
         return f"P({', '.join(self.targets)}{given})"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "kind": self.kind,
             "targets": list(self.targets),
             "conditioning": list(self.conditioning),
             "source": self.source,
@@ -68,7 +99,13 @@ class TrainTask:
 
     @classmethod
     def from_json(cls, spec: Mapping[str, Any]) -> TrainTask:
-        return cls(tuple(spec["targets"]), tuple(spec["conditioning"]), spec["source"], spec.get("note", ""))
+        return cls(
+            tuple(spec["targets"]),
+            tuple(spec["conditioning"]),
+            spec["source"],
+            spec.get("note", ""),
+            spec.get("kind", FACTOR),
+        )
 
 
 @dataclass(frozen=True)
@@ -261,11 +298,65 @@ class Plan:
                 return dataset
         raise IdgenError(f"plan has no dataset {dataset_id!r}")
 
+    def autoencoders(self) -> dict[str, TrainTask]:
+        """The autoencoder task of each image variable that belongs to an image domain."""
+        return {variable: task for task in self.tasks if task.kind == AUTOENCODER for variable in task.targets}
+
+    def autoencoders_of(self, task: TrainTask) -> list[str]:
+        """Ids of the autoencoder tasks whose latents a factor task reads or draws (sorted)."""
+        if task.kind != FACTOR:
+            return []
+        by_variable = self.autoencoders()
+        return sorted({by_variable[v].id for v in task.targets + task.conditioning if v in by_variable})
+
+    def with_image_domains(self, domains: Mapping[str, Iterable[str]]) -> Plan:
+        """This plan plus one autoencoder task per image domain (``{name: [image variables]}``).
+
+        The factors that draw or read a domain's images then train on its latents (the
+        ``latent-diffusion`` backend) and depend on its autoencoder. A domain may name variables outside
+        the graph (its images still come from the observed data), so that a baseline fitted on a smaller
+        graph shares the same autoencoder task.
+
+        Examples
+        --------
+        >>> from idgen.graph import ADMG
+        >>> from compiler import compile
+        >>> g = ADMG(directed=[("X", "Y")])
+        >>> plan = compile(g, "P(Y | do(X))").with_image_domains({"digits": ["X", "Y"]})
+        >>> [t.describe() for t in plan.tasks]
+        ['autoencoder(X, Y)', 'P(Y | X)']
+        >>> plan.stages() == [[plan.tasks[0].id], [plan.tasks[1].id]]
+        True
+        """
+        if not isinstance(domains, Mapping):
+            raise IdgenError(f"image_domains must map a domain name to its image variables, got {domains!r}")
+        existing = self.autoencoders()
+        tasks: list[TrainTask] = []
+        seen: dict[str, str] = {}
+        for name, members in domains.items():
+            if not isinstance(name, str) or not name:
+                raise IdgenError(f"an image domain needs a non-empty name, got {name!r}")
+            if isinstance(members, str) or not isinstance(members, Iterable):
+                raise IdgenError(f"image domain {name!r} must list its variables, got {members!r}")
+            variables = tuple(str(v) for v in members)
+            if not variables:
+                raise IdgenError(f"image domain {name!r} lists no variables")
+            for variable in variables:
+                if variable in seen or variable in existing:
+                    other = seen.get(variable) or existing[variable].note
+                    raise IdgenError(f"variable {variable!r} is in two image domains ({name!r} and {other!r})")
+                seen[variable] = name
+            # the declared order, not the graph's: a baseline on a smaller graph gets the same task id
+            tasks.append(TrainTask(variables, (), OBSERVED, note=f"image domain {name!r}", kind=AUTOENCODER))
+        return Plan(self.graph, tuple(tasks) + self.tasks, self.datasets, self.queries)
+
     def dependencies(self) -> dict[str, list[str]]:
-        """``trains-on`` edges: for every task and synthetic dataset, what must exist before it."""
+        """``trains-on`` edges: for every task and synthetic dataset, what must exist before it.
+
+        A factor of an image domain's variables also needs that domain's autoencoder task."""
         edges: dict[str, list[str]] = {}
         for task in self.tasks:
-            edges[task.id] = [task.source]
+            edges[task.id] = [task.source, *self.autoencoders_of(task)]
         for dataset in self.datasets:
             if dataset.network is not None:
                 edges[dataset.id] = [dataset.input_source, *sorted({node.task for node in dataset.network.nodes})]
@@ -326,7 +417,9 @@ class Plan:
         out.append("tasks (in training order):")
         for task in self.tasks:
             note = f"  — {task.note}" if task.note else ""
-            out.append(f"  [{task.id}] {task.describe()}  trains on {names[task.source]}{note}")
+            latents = self.autoencoders_of(task)
+            latent = f", in the latents of [{', '.join(latents)}]" if latents else ""
+            out.append(f"  [{task.id}] {task.describe()}  trains on {names[task.source]}{latent}{note}")
         for item in self.queries:
             out.append("")
             out.append(f"network for {item.query}  (ID lines {' → '.join(str(k) for k in item.lines)})")
@@ -389,8 +482,11 @@ class Plan:
             label = "D (observed)" if dataset.kind == OBSERVED else f"D′ {dataset.id}\\n{dataset.kind}"
             lines.append(f'  "ds_{dataset.id}" [shape=cylinder, label="{label}"];')
         for task in self.tasks:
-            lines.append(f'  "task_{task.id}" [shape=box, label="{task.describe()}\\n[{task.id}]"];')
+            shape = "box3d" if task.kind == AUTOENCODER else "box"
+            lines.append(f'  "task_{task.id}" [shape={shape}, label="{task.describe()}\\n[{task.id}]"];')
             lines.append(f'  "ds_{task.source}" -> "task_{task.id}" [style=dashed, label="trains-on"];')
+            for autoencoder in self.autoencoders_of(task):
+                lines.append(f'  "task_{autoencoder}" -> "task_{task.id}" [style=dashed, label="latents"];')
         for dataset in self.datasets:
             if dataset.network is not None:
                 for task_id in sorted({n.task for n in dataset.network.nodes}):

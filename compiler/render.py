@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from compiler.plan import INPUT, OBSERVED, Plan, TrainTask, topological_ids
+from compiler.plan import FACTOR, INPUT, OBSERVED, Plan, TrainTask, topological_ids
 
 __all__ = ["render_plan", "is_large", "task_kind", "DETAIL_LIMIT", "NODE_LIMIT", "QUERY_LIMIT"]
 
@@ -121,7 +121,8 @@ def _draw_training(ax: Any, plan: Plan, columns: dict[int, list[str]], level: di
     boxes = {}
     for key, (x, y) in position.items():
         if key in task_ids:
-            boxes[key] = _box(ax, x, y, f"{plan.task(key).describe()}\n[{key}]", "#dbe9f6")
+            colour = "#f6dbe9" if plan.task(key).kind == "autoencoder" else "#dbe9f6"
+            boxes[key] = _box(ax, x, y, f"{plan.task(key).describe()}\n[{key}]", colour)
         elif key == OBSERVED:
             boxes[key] = _box(ax, x, y, "D (observed)", "#f3e2c7")
         else:
@@ -183,7 +184,7 @@ def task_kind(task: TrainTask) -> str:
     >>> task_kind(TrainTask(("Y",), ("X",), "observed"))
     'conditional on D'
     """
-    kind = getattr(task, "kind", "") or ("conditional" if task.conditioning else "marginal")
+    kind = task.kind if task.kind != FACTOR else ("conditional" if task.conditioning else "marginal")
     return f"{kind} on {'D' if task.source == OBSERVED else 'D′'}"
 
 

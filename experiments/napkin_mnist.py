@@ -33,16 +33,117 @@ PAPER = {
 }
 
 
+#: an autoencoder passes the reconstruction gate when the classifier reads its reconstructions of held-out
+#: digits at least this well, relative to the originals, on every attribute
+RECONSTRUCTION_GATE = 0.97
+#: D' passes its gate when every copy rate is at least this share of the SCM's rate
+SYNTHETIC_GATE = 0.9
+
+
 def make_data(cfg: DictConfig) -> ScenarioData:
     config = napkin_mnist.NapkinMNISTConfig(
         image_size=int(cfg.data.image_size),
         n_samples=int(cfg.data.n_samples),
         label_noise=float(cfg.data.label_noise),
         seed=int(cfg.seed),
+        held_out_fraction=float(cfg.data.get("held_out_fraction", 0.0)),
         cache_dir=cfg.data.cache_dir,
     )
     data = napkin_mnist.generate(config)
-    return ScenarioData(data.observed(), variable_types={"W2": "discrete"}, context={"data": data, "config": config})
+    gates = _Gates(cfg, config)
+    return ScenarioData(
+        data.observed(),
+        variable_types={"W2": "discrete"},
+        context={"data": data, "config": config, "gates": gates},
+        hooks={"on_autoencoder": gates.autoencoder_trained, "on_dataset": gates.dataset_made},
+    )
+
+
+def _classifier(cfg: DictConfig) -> tuple[Any, dict[str, float]]:
+    """The attribute classifier of Y's frame (trained once per setting, cached)."""
+    from trainers.classifiers import napkin_attribute_classifier
+
+    return napkin_attribute_classifier(
+        int(cfg.data.image_size),
+        napkin_mnist.IMAGE_TRANSFORMS["Y"],
+        Path(cfg.data.cache_dir) / "classifiers",
+        steps=int(cfg.profile.classifier_steps),
+        held_out_digit_fraction=_held_out_fraction(cfg),
+        seed=0,
+    )
+
+
+def _held_out_fraction(cfg: DictConfig) -> float:
+    return float(cfg.data.get("held_out_fraction") or 0.1)
+
+
+class _Gates:
+    """Checks run while the plan fits, printed at once and reported in ``metrics.json``.
+
+    * reconstruction gate: right after the image domain's autoencoder trains, the classifier reads
+      reconstructions of held-out digits (shapes no model trained on) beside the originals;
+    * D′ gate: right after the synthetic dataset is drawn (before P(Y | X) trains on it), its copy rates.
+    """
+
+    def __init__(self, cfg: DictConfig, config: Any) -> None:
+        self.cfg = cfg
+        self.config = config
+        self.results: dict[str, Any] = {}
+
+    def autoencoder_trained(self, task: Any, autoencoder: Any) -> None:
+        from trainers.classifiers import predict
+
+        classifier, _ = _classifier(self.cfg)
+        size = int(self.cfg.data.image_size)
+        count = 1000
+        rng = np.random.default_rng(7)
+        rows = np.stack(
+            [rng.integers(10, size=count), rng.integers(6, size=count), rng.integers(3, size=count)], axis=1
+        )
+        allowed = napkin_mnist.held_out_digit_mask(_held_out_fraction(self.cfg), 0)
+        originals = napkin_mnist.render_images(
+            rows[:, 0], rows[:, 1], rows[:, 2], image_size=size, transform="reflect", seed=7, allowed=allowed
+        )
+        reconstructions = autoencoder.decode_latents(autoencoder.encode_images(originals))
+        report: dict[str, Any] = {"task": task.id, "images": count, "threshold": RECONSTRUCTION_GATE}
+        for name, images in (("originals", originals), ("reconstructions", reconstructions)):
+            read = predict(classifier, images)
+            report[name] = {
+                attribute: float(np.mean(read[attribute] == rows[:, k]))
+                for k, attribute in enumerate(napkin_mnist.ImageAttributes._fields)
+            }
+        report["ratio"] = {
+            a: report["reconstructions"][a] / max(report["originals"][a], 1e-9) for a in report["originals"]
+        }
+        report["pixel_mse"] = float(np.mean((reconstructions - originals) ** 2))
+        report["passed"] = all(r >= RECONSTRUCTION_GATE for r in report["ratio"].values())
+        self.results["reconstruction_gate"] = report
+        verdict = "passed" if report["passed"] else "FAILED: the autoencoder is the bottleneck"
+        print(
+            f"[reconstruction gate] {task.describe()}: classifier on held-out originals / reconstructions: "
+            + ", ".join(
+                f"{a} {report['originals'][a]:.3f} / {report['reconstructions'][a]:.3f} ({report['ratio'][a]:.3f})"
+                for a in report["originals"]
+            )
+            + f"; threshold {RECONSTRUCTION_GATE} of the originals: {verdict}",
+            flush=True,
+        )
+
+    def dataset_made(self, dataset: Any, table: Any) -> None:
+        classifier, _ = _classifier(self.cfg)
+        report = _synthetic_data_report(table, classifier, self.config)
+        if report is None:
+            return
+        rates = {k: v for k, v in report.items() if isinstance(v, dict)}
+        copies = {k: v for k, v in rates.items() if k != "Y_colour_group_matches_X"}
+        report["threshold"] = SYNTHETIC_GATE
+        report["passed"] = all(v["rate"] >= SYNTHETIC_GATE * v["truth"] for v in copies.values())
+        self.results["synthetic_data"] = report
+        print(f"[D′ gate] dataset {dataset.id}, {report['rows_read']} rows read by the classifier (rate / SCM truth):")
+        for name, value in rates.items():
+            print(f"    {name:28s} {value['rate']:.3f} / {value['truth']:.3f}")
+        verdict = "passed" if report["passed"] else "FAILED: the sub-network that drew D′ is the bottleneck"
+        print(f"[D′ gate] every copy rate >= {SYNTHETIC_GATE} x truth: {verdict}", flush=True)
 
 
 def _to_unit(images: Any) -> np.ndarray:
@@ -52,19 +153,14 @@ def _to_unit(images: Any) -> np.ndarray:
 
 
 def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) -> dict[str, Any]:
-    from trainers.classifiers import napkin_attribute_classifier, predict
+    from trainers.classifiers import predict
     from trainers.metrics import classifier_fid
 
     config = data.context["config"]
+    gates = data.context.get("gates") or _Gates(cfg, config)
     size = int(cfg.data.image_size)
     n = int(cfg.profile.eval_samples)
-    classifier, accuracy = napkin_attribute_classifier(
-        size,
-        napkin_mnist.IMAGE_TRANSFORMS["Y"],
-        Path(cfg.data.cache_dir) / "classifiers",
-        steps=int(cfg.profile.classifier_steps),
-        seed=0,
-    )
+    classifier, accuracy = _classifier(cfg)
     baseline_graph = idgen.ADMG(directed=[("X", "Y")])
     blind_graph = idgen.ADMG(directed=load_graph(cfg).directed)
     blind_plan = idgen.compile(blind_graph, cfg.query.text)
@@ -76,7 +172,9 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
     available = len(napkin_mnist.INTERVENTION_ATTRIBUTES)
     if not 1 <= count <= available:
         raise idgen.IdgenError(f"profile.eval_images must be in 1..{available}, got {count}")
-    images, rows = napkin_mnist.intervention_images(size, napkin_mnist.INTERVENTION_ATTRIBUTES[:count])
+    # intervention images drawn from held-out digits: shapes no model (nor the autoencoder) trained on
+    allowed = napkin_mnist.held_out_digit_mask(_held_out_fraction(cfg), 0) if config.held_out_fraction else None
+    images, rows = napkin_mnist.intervention_images(size, napkin_mnist.INTERVENTION_ATTRIBUTES[:count], allowed=allowed)
     per_intervention = []
     grids = []
     for k, (image, attributes) in enumerate(zip(images, rows, strict=True)):
@@ -117,7 +215,9 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
             f"same compiled task = {blind_is_conditional}"
         ),
         "fid_note": "FID with our digit classifier's features; not comparable with Inception FID",
-        "synthetic_data": _synthetic_data_report(cfg, classifier, config),
+        "synthetic_data": gates.results.get("synthetic_data")
+        or _synthetic_data_report_from_disk(cfg, classifier, config),
+        "reconstruction_gate": gates.results.get("reconstruction_gate"),
         "paper": PAPER,
     }
     _grid(grids, outdir / "samples.png")
@@ -125,7 +225,20 @@ def evaluate(cfg: DictConfig, network: Any, data: ScenarioData, outdir: Path) ->
     return metrics
 
 
-def _synthetic_data_report(cfg: DictConfig, classifier: Any, config: Any, rows: int = 1000) -> dict[str, Any] | None:
+def _synthetic_data_report_from_disk(cfg: DictConfig, classifier: Any, config: Any) -> dict[str, Any] | None:
+    """:func:`_synthetic_data_report` of the synthetic dataset ``fit_log.json`` names (e.g. for sample.py)."""
+    import json
+
+    from safetensors.numpy import load_file
+
+    fit_log = Path(cfg.artifacts) / "fit_log.json"
+    folders = json.loads(fit_log.read_text()).get("datasets", {}) if fit_log.is_file() else {}
+    tables = [Path(folder) / "data.safetensors" for folder in folders.values()]
+    tables = [path for path in tables if path.is_file()]
+    return _synthetic_data_report(load_file(str(tables[0])), classifier, config) if len(tables) == 1 else None
+
+
+def _synthetic_data_report(data: Any, classifier: Any, config: Any, rows: int = 1000) -> dict[str, Any] | None:
     """How faithfully the synthetic dataset D' (sampled under do(W2)) copies attributes across its images.
 
     Each rate is read by the attribute classifier (every image is first moved into Y's frame) on the first
@@ -133,19 +246,8 @@ def _synthetic_data_report(cfg: DictConfig, classifier: Any, config: Any, rows: 
     X's rates at P(X | W1, W2), Y's at P(Y | W1, W2, X). ``Y_colour_group_matches_X`` must be 0.5: above it,
     D' carries the confounded colour dependence that P(Y | X) then learns.
     """
-    import json
-
-    from safetensors.numpy import load_file
-
     from trainers.classifiers import predict
 
-    fit_log = Path(cfg.artifacts) / "fit_log.json"
-    folders = json.loads(fit_log.read_text()).get("datasets", {}) if fit_log.is_file() else {}
-    tables = [Path(cfg.artifacts) / folder / "data.safetensors" for folder in folders.values()]
-    tables = [path for path in tables if path.is_file()]
-    if len(tables) != 1:
-        return None
-    data = load_file(str(tables[0]))
     if not {"W1", "W2", "X", "Y"} <= set(data):
         return None
     count = min(rows, len(data["W2"]))

@@ -32,11 +32,15 @@ SCENARIOS = {
 
 @dataclass
 class ScenarioData:
-    """What a scenario hands the pipeline: the observed table, type overrides and evaluation context."""
+    """What a scenario hands the pipeline: the observed table, type overrides and evaluation context.
+
+    ``hooks`` are ``idgen.fit``'s ``on_autoencoder`` / ``on_dataset`` callbacks: a scenario uses them to
+    check an image domain's reconstructions and a synthetic dataset's copy rates while the fit runs."""
 
     table: Any
     variable_types: dict[str, str] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+    hooks: dict[str, Any] = field(default_factory=dict)
 
 
 def scenario(cfg: DictConfig) -> Any:
@@ -64,10 +68,16 @@ def load_graph(cfg: DictConfig) -> idgen.ADMG:
     return idgen.ADMG.from_dict(OmegaConf.to_container(cfg.graph, resolve=True))  # type: ignore[arg-type]
 
 
+def image_domains(cfg: DictConfig) -> dict[str, list[str]] | None:
+    """``cfg.image_domains`` (``{name: [image variables]}``): one shared autoencoder per domain."""
+    domains = cfg.get("image_domains")
+    return OmegaConf.to_container(domains, resolve=True) if domains else None  # type: ignore[return-value]
+
+
 def compile_plan(cfg: DictConfig, outdir: Path) -> Plan:
     """Compile the query; write ``plan.txt``, ``plan.json`` and ``plan.png`` to ``outdir``."""
     graph = load_graph(cfg)
-    plan = idgen.compile(graph, cfg.query.text)
+    plan = idgen.compile(graph, cfg.query.text, image_domains=image_domains(cfg))
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "plan.txt").write_text(idgen.identify(graph, cfg.query.text).explain() + "\n\n" + plan.as_text() + "\n")
     (outdir / "plan.json").write_text(plan.dumps())
@@ -110,14 +120,21 @@ def fit_plan(
         options_by_factor=by_factor or None,
         tasks=tasks,
         progress=True,
+        store=cfg.artifacts,
+        on_autoencoder=data.hooks.get("on_autoencoder"),
+        on_dataset=data.hooks.get("on_dataset"),
         **(backend.get("common") or {}),
     )
 
 
 def fit_baseline(cfg: DictConfig, name: str, graph: idgen.ADMG, query: str, data: ScenarioData) -> Any:
-    """Fit a baseline (e.g. the conditional model P(Y | X)) with the same backend and budget."""
-    plan = idgen.compile(graph, query)
-    types = {v: t for v, t in data.variable_types.items() if v in graph.nodes}
+    """Fit a baseline (e.g. the conditional model P(Y | X)) with the same backend and budget.
+
+    It compiles with the experiment's image domains and shares the artifact store, so it trains on the
+    very autoencoder idgen's factors use (trained once)."""
+    plan = idgen.compile(graph, query, image_domains=image_domains(cfg))
+    domain_variables = {v for task in plan.tasks if task.kind == "autoencoder" for v in task.targets}
+    types = {v: t for v, t in data.variable_types.items() if v in graph.nodes or v in domain_variables}
     narrowed = ScenarioData(data.table, variable_types=types, context=data.context)
     return fit_plan(cfg, plan, narrowed, workdir=Path(cfg.artifacts) / "baselines" / name, only_what_applies=True)
 

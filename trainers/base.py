@@ -3,8 +3,8 @@
 A *factor model* is a conditional generative model of one task's ``targets`` given its ``conditioning``
 columns: it is fitted on a table, samples targets for a batch of conditioning rows, and saves itself to a
 folder (``factor.json`` plus safetensors files and their ``checksums.json``; nothing is ever unpickled).
-Backends register under a name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``) and the plan picks one
-per task.
+Backends register under a name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``, ``latent-diffusion``)
+and the plan picks one per task.
 """
 
 from __future__ import annotations
@@ -31,7 +31,11 @@ FACTOR_FILE = "factor.json"
 CHECKSUM_FILE = "checksums.json"
 _BACKENDS: dict[str, type[FactorModel]] = {}
 #: backends living in modules that are imported only when asked for (diffusers is heavy)
-_LAZY_BACKENDS = {"mlp-diffusion": "trainers.diffusion", "unet-diffusion": "trainers.diffusion"}
+_LAZY_BACKENDS = {
+    "mlp-diffusion": "trainers.diffusion",
+    "unet-diffusion": "trainers.diffusion",
+    "latent-diffusion": "trainers.latent_diffusion",
+}
 
 
 class FactorModel(ABC):

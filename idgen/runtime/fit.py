@@ -10,6 +10,10 @@ Layout::
     workdir/datasets/<dataset id>-<key>/data.safetensors   synthetic datasets (D′, IDC joint samples)
     workdir/tasks/<task id>-<key>/                         fitted factor (factor.json + safetensors)
     workdir/tasks/<task id>-<key>.work/                    checkpoints of a fit in progress
+
+Autoencoder tasks (one per image domain) are fitted first; a ``latent-diffusion`` factor's key names its
+autoencoder's folder, so retraining an autoencoder retrains the factors on its latents. ``store`` moves
+``tasks/`` and ``datasets/`` to a folder several fits share (a baseline then reuses the autoencoder).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.plan import OBSERVED, Plan, content_id, topological_ids
+from compiler.plan import AUTOENCODER, OBSERVED, Plan, content_id, topological_ids
 from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
 from idgen.errors import DataError, IdgenError
 from idgen.runtime.checks import check_fit_arguments, check_unused_options
@@ -40,8 +44,16 @@ FactorKey = tuple[frozenset[str], frozenset[str]]
 """A factor as (targets, conditioning), so that ``P(Y | X, W)`` and ``P(Y|W,X)`` are the same key."""
 
 
-def choose_backend(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
+def choose_backend(
+    targets: tuple[str, ...],
+    conditioning: tuple[str, ...],
+    types: Mapping[str, VariableType],
+    latent: frozenset[str] = frozenset(),
+) -> str:
     """The backend ``auto`` picks: exact ``tabular`` for all-discrete tasks, else a diffusion model.
+
+    An image target goes to ``latent-diffusion`` when it belongs to an image domain (``latent``: the
+    variables that have an autoencoder), else to the pixel-space ``unet-diffusion``.
 
     Examples
     --------
@@ -50,13 +62,32 @@ def choose_backend(targets: tuple[str, ...], conditioning: tuple[str, ...], type
     'tabular'
     >>> choose_backend(("Y",), ("X",), {"X": VariableType("image", (3, 8, 8)), "Y": d})
     'mlp-diffusion'
+    >>> image = VariableType("image", (3, 8, 8))
+    >>> choose_backend(("Y",), ("X",), {"X": d, "Y": image}, latent=frozenset({"Y"}))
+    'latent-diffusion'
     """
     kinds = {types[v].kind for v in targets + conditioning}
     if kinds == {"discrete"}:
         return "tabular"
     if any(types[v].kind == "image" for v in targets):
-        return "unet-diffusion"
+        return "latent-diffusion" if all(v in latent for v in targets if types[v].kind == "image") else "unet-diffusion"
     return "mlp-diffusion"
+
+
+def default_image_domains(types: Mapping[str, VariableType], variables: Any) -> dict[str, list[str]]:
+    """Group image ``variables`` by shape: one domain ``images_CxHxW`` per shape.
+
+    Examples
+    --------
+    >>> a, b = VariableType("image", (3, 8, 8)), VariableType("image", (1, 4, 4))
+    >>> default_image_domains({"W": a, "X": a, "Z": b}, ["W", "X", "Z"])
+    {'images_3x8x8': ['W', 'X'], 'images_1x4x4': ['Z']}
+    """
+    domains: dict[str, list[str]] = {}
+    for variable in variables:
+        shape = types[variable].shape
+        domains.setdefault(f"images_{'x'.join(str(s) for s in shape)}", []).append(variable)
+    return domains
 
 
 def fit(
@@ -73,6 +104,9 @@ def fit(
     options_by_factor: Mapping[str, Mapping[str, Any]] | None = None,
     tasks: Any = None,
     progress: bool = False,
+    store: str | Path | None = None,
+    on_autoencoder: Callable[[Any, Any], None] | None = None,
+    on_dataset: Callable[[Any, Table], None] | None = None,
     **backend_options: Any,
 ) -> Any:
     """Fit every task of ``plan`` on ``data`` and return the trained sampling network(s).
@@ -111,6 +145,15 @@ def fit(
         Returns ``None`` then, since the networks are not complete.
     progress : bool
         Show progress bars.
+    store : path, optional
+        Folder of the content-addressed artifacts (``tasks/``, ``datasets/``); default ``workdir``. Fits
+        that share a store share every equal task, e.g. an image domain's autoencoder.
+    on_autoencoder : callable, optional
+        ``on_autoencoder(task, autoencoder)`` right after an image domain's autoencoder is trained or
+        loaded, before any factor uses it (e.g. to check its reconstructions).
+    on_dataset : callable, optional
+        ``on_dataset(dataset, table)`` right after a synthetic dataset (D′, IDC joint) is drawn or loaded,
+        before the tasks that train on it (e.g. to check what its images copy).
     **backend_options
         Options for the diffusion backends (``steps``, ``batch_size``, ``lr``, ``sampler_steps``, …).
 
@@ -122,15 +165,10 @@ def fit(
     mappings = {"variable_types": variable_types, "backends": backends, "options_by_backend": options_by_backend}
     mappings |= {"options_by_variable": options_by_variable, "options_by_factor": options_by_factor}
     seed, synthetic_size, tasks = check_fit_arguments(plan, backend, workdir, seed, synthetic_size, tasks, mappings)
-    used_columns = _observed_columns(plan)
-    table = as_table(data, required=used_columns)
-    table = {c: table[c] for c in used_columns}
-    types = infer_types(
-        table, {k: v for k, v in (variable_types or {}).items() if k in table} if variable_types else None
-    )
-    unknown = set(variable_types or {}) - set(table)
-    if unknown:
-        raise DataError(f"variable_types names column(s) the plan does not use: {', '.join(sorted(unknown))}")
+    table, types = _observed_table(plan, data, variable_types)
+    plan = _with_default_domains(plan, table, types, backend, backends)
+    if set(_observed_columns(plan)) != set(table):
+        table, types = _observed_table(plan, data, variable_types)
     workdir = Path(workdir) if workdir is not None else _temporary_workdir()
     size = int(synthetic_size) if synthetic_size is not None else num_rows(table)
     if size <= 0:
@@ -140,7 +178,7 @@ def fit(
     if unknown_backends:
         raise DataError(f"backends= names unknown variable(s) {', '.join(sorted(unknown_backends))}")
 
-    unknown_names = set(options_by_backend or {}) - set(backend_names())
+    unknown_names = set(options_by_backend or {}) - set(backend_names()) - {AUTOENCODER}
     if unknown_names:
         raise IdgenError(f"options_by_backend names unknown backend(s) {', '.join(sorted(unknown_names))}")
     unknown_variables = set(options_by_variable or {}) - set(plan.graph["nodes"])
@@ -161,6 +199,9 @@ def fit(
         dict(options_by_variable or {}),
         by_factor,
         progress,
+        Path(store) if store is not None else workdir,
+        on_autoencoder,
+        on_dataset,
     )
     check_unused_options(runner.used_backends(), backend_options, dict(options_by_backend or {}))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +217,9 @@ def fit(
         free = {v: pool[v] for v in item.free_inputs}
         provenance = {task_id: runner.provenance(task_id) for task_id in factors}
         networks[item.query] = SamplingNetwork(item, factors, types, free, provenance=provenance)
-    datasets = {key: f"datasets/{key}-{value}" for key, value in runner.keys.items() if key != OBSERVED}
+    datasets = {
+        key: str(runner.store / "datasets" / f"{key}-{value}") for key, value in runner.keys.items() if key != OBSERVED
+    }
     summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log, "datasets": datasets}
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
     return next(iter(networks.values())) if len(networks) == 1 else networks
@@ -221,12 +264,12 @@ def _match_factors(
     plan: Plan, options_by_factor: Mapping[str, Mapping[str, Any]]
 ) -> dict[FactorKey, Mapping[str, Any]]:
     """Key ``options_by_factor`` by factor; a factor the plan does not fit is an error that lists the plan's."""
-    known = {factor_key(task) for task in plan.tasks}
+    known = {factor_key(task) for task in plan.tasks if task.kind != AUTOENCODER}
     matched: dict[FactorKey, Mapping[str, Any]] = {}
     for text, options in options_by_factor.items():
         key = parse_factor(text)
         if key not in known:
-            factors = ", ".join(sorted({task.describe() for task in plan.tasks}))
+            factors = ", ".join(sorted({task.describe() for task in plan.tasks if task.kind != AUTOENCODER}))
             raise IdgenError(f"options_by_factor names {text!r}, which the plan does not fit; its factors: {factors}")
         if key in matched:
             raise IdgenError(f"options_by_factor names the factor {text!r} twice")
@@ -246,7 +289,44 @@ def _observed_columns(plan: Plan) -> list[str]:
             needed |= set(dataset.network.inputs)
     for item in plan.queries:
         needed |= set(item.treatments) | set(item.conditions) | set(item.free_inputs)
-    return [v for v in plan.graph["nodes"] if v in needed]
+    nodes = list(plan.graph["nodes"])
+    # an image domain may hold variables outside the graph (its autoencoder still trains on them)
+    return [v for v in nodes if v in needed] + sorted(needed - set(nodes))
+
+
+def _observed_table(
+    plan: Plan, data: Any, variable_types: Mapping[str, str | VariableType] | None
+) -> tuple[Table, dict[str, VariableType]]:
+    """The columns of ``data`` the plan uses, and their types (inferred, then overridden)."""
+    used_columns = _observed_columns(plan)
+    table = as_table(data, required=used_columns)
+    table = {c: table[c] for c in used_columns}
+    types = infer_types(
+        table, {k: v for k, v in (variable_types or {}).items() if k in table} if variable_types else None
+    )
+    unknown = set(variable_types or {}) - set(table)
+    if unknown:
+        raise DataError(f"variable_types names column(s) the plan does not use: {', '.join(sorted(unknown))}")
+    return table, types
+
+
+def _with_default_domains(
+    plan: Plan, table: Table, types: Mapping[str, VariableType], backend: str, backends: Mapping[str, str] | None
+) -> Plan:
+    """``plan`` plus image domains grouped by shape when a task is sent to ``latent-diffusion`` but some of its
+    image variables have no autoencoder yet (an explicit backend choice needs one)."""
+    covered = set(plan.autoencoders())
+    uncovered: list[str] = []
+    for task in plan.tasks:
+        if task.kind == AUTOENCODER:
+            continue
+        chosen = next((backends[t] for t in task.targets if backends and t in backends), backend)
+        if chosen != "latent-diffusion":
+            continue
+        for variable in task.targets + task.conditioning:
+            if types[variable].kind == "image" and variable not in covered and variable not in uncovered:
+                uncovered.append(variable)
+    return plan.with_image_domains(default_image_domains(types, uncovered)) if uncovered else plan
 
 
 def _temporary_workdir() -> Path:
@@ -273,6 +353,9 @@ class _Runner:
         options_by_variable: dict[str, Mapping[str, Any]],
         options_by_factor: dict[FactorKey, Mapping[str, Any]],
         progress: bool,
+        store: Path,
+        on_autoencoder: Callable[[Any, Any], None] | None,
+        on_dataset: Callable[[Any, Table], None] | None,
     ) -> None:
         self.plan = plan
         self.types = types
@@ -286,14 +369,29 @@ class _Runner:
         self.options_by_variable = options_by_variable
         self.options_by_factor = options_by_factor
         self.progress = progress
+        self.store = store
+        self.on_autoencoder = on_autoencoder
+        self.on_dataset = on_dataset
         self.tables: dict[str, Table] = {OBSERVED: table}
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
         self.factors: dict[str, FactorModel] = {}
+        self.autoencoders: dict[str, Any] = {}
         self.task_log: list[dict[str, Any]] = []
         self._check_types()
 
     def _check_types(self) -> None:
+        from trainers.autoencoder import check_autoencoder_options
+
         for task in self.plan.tasks:
+            if task.kind == AUTOENCODER:
+                not_images = [v for v in task.targets if self.types[v].kind != "image"]
+                if not_images:
+                    raise DataError(f"image domain {task.note} holds non-image variable(s) {', '.join(not_images)}")
+                shapes = {self.types[v].shape for v in task.targets}
+                if len(shapes) != 1:
+                    raise DataError(f"image domain {task.note} mixes image shapes {sorted(shapes)}; split it")
+                check_autoencoder_options(self.options_by_backend.get(AUTOENCODER, {}))
+                continue
             name = self._backend_for(task.targets, task.conditioning)
             cls = get_backend(name)
             options = self._options_for(name, task)
@@ -301,12 +399,13 @@ class _Runner:
 
     def used_backends(self) -> set[str]:
         """The backend names this plan's tasks are fitted with."""
-        return {self._backend_for(task.targets, task.conditioning) for task in self.plan.tasks}
+        return {self._backend_for(t.targets, t.conditioning) for t in self.plan.tasks if t.kind != AUTOENCODER}
 
     def provenance(self, task_id: str) -> dict[str, Any]:
         """Where a fitted factor came from, for the network's manifest: its task, seed and training data."""
         task = self.plan.task(task_id)
         spec = {"targets": list(task.targets), "conditioning": list(task.conditioning), "source": task.source}
+        spec["kind"] = task.kind
         return {"task": spec, "seed": self.seed, "data": self.keys[task.source]}
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
@@ -314,7 +413,7 @@ class _Runner:
             if target in self.per_variable:
                 return self.per_variable[target]
         if self.backend == "auto":
-            return choose_backend(targets, conditioning, self.types)
+            return choose_backend(targets, conditioning, self.types, frozenset(self.plan.autoencoders()))
         return self.backend
 
     def _options_for(self, name: str, task: Any) -> dict[str, Any]:
@@ -335,6 +434,55 @@ class _Runner:
             else:
                 self._make_dataset(key)
 
+    # -------------------------------------------------------------- autoencoders
+    def _autoencoder_folder(self, task: Any) -> Path:
+        from trainers.autoencoder import AUTOENCODER_RUNTIME_OPTIONS, check_autoencoder_options
+
+        resolved = check_autoencoder_options(self.options_by_backend.get(AUTOENCODER, {}))
+        learned = {k: v for k, v in resolved.items() if k not in AUTOENCODER_RUNTIME_OPTIONS}
+        data = _fingerprint({v: self.tables[OBSERVED][v] for v in task.targets})
+        key = content_id({"task": task.id, "options": learned, "seed": self.seed, "data": data})
+        return self.store / "tasks" / f"{task.id}-{key}"
+
+    def _fit_autoencoder(self, task: Any) -> None:
+        from trainers.autoencoder import AUTOENCODER_FILE, fit_autoencoder, load_autoencoder, save_autoencoder
+
+        folder = self._autoencoder_folder(task)
+        if (folder / AUTOENCODER_FILE).is_file():
+            model, report = load_autoencoder(folder)
+            self.task_log.append({"task": task.id, "factor": task.describe(), "backend": AUTOENCODER, "resumed": True})
+        else:
+            options = {"progress": self.progress, **self.options_by_backend.get(AUTOENCODER, {})}
+            images = {v: self.tables[OBSERVED][v] for v in task.targets}
+            log.info("fitting %s on %s", task.describe(), task.source)
+            model, report = fit_autoencoder(
+                images, options, seed=node_seed(self.seed, task.id), workdir=folder.with_name(folder.name + ".work")
+            )
+            _on_main_process(lambda: save_autoencoder(model, folder, report))
+            self.task_log.append(
+                {"task": task.id, "factor": task.describe(), "backend": AUTOENCODER, "source": task.source, **report}
+            )
+        self.autoencoders[task.id] = model
+        if self.on_autoencoder is not None:
+            self.on_autoencoder(task, model)
+
+    def _require_autoencoders(self, task: Any) -> dict[str, tuple[str, Any]]:
+        """``{variable: (autoencoder task id, model)}`` for the image variables of a factor task."""
+        from trainers.autoencoder import AUTOENCODER_FILE
+
+        attached = {}
+        for variable, owner in self.plan.autoencoders().items():
+            if variable not in task.targets + task.conditioning:
+                continue
+            if owner.id not in self.autoencoders:
+                if not (self._autoencoder_folder(owner) / AUTOENCODER_FILE).is_file():
+                    raise IdgenError(
+                        f"task {task.id} ({task.describe()}) needs the autoencoder task {owner.id}; run its stage first"
+                    )
+                self._fit_autoencoder(owner)
+            attached[variable] = (owner.id, self.autoencoders[owner.id])
+        return attached
+
     def run_only(self, task_ids: list[str]) -> None:
         """Fit just ``task_ids``; the datasets they train on must have been made by earlier jobs."""
         known = {t.id for t in self.plan.tasks}
@@ -343,6 +491,8 @@ class _Runner:
             raise IdgenError(f"plan has no task(s) {', '.join(unknown)}; its tasks: {', '.join(sorted(known))}")
         for task_id in task_ids:
             self._require_source(self.plan.task(task_id).source)
+            if self.plan.task(task_id).kind != AUTOENCODER:
+                self._require_autoencoders(self.plan.task(task_id))
             self._fit_task(task_id)
 
     def _require_source(self, dataset_id: str) -> None:
@@ -390,14 +540,28 @@ class _Runner:
         return self._split_options(task)[2]
 
     def _task_folder(self, task: Any) -> Path:
+        if task.kind == AUTOENCODER:
+            return self._autoencoder_folder(task)
         name, learned, _ = self._split_options(task)
-        key = content_id(
-            {"task": task.id, "backend": name, "options": learned, "seed": self.seed, "data": self.keys[task.source]}
-        )
-        return self.workdir / "tasks" / f"{task.id}-{key}"
+        payload = {
+            "task": task.id,
+            "backend": name,
+            "options": learned,
+            "seed": self.seed,
+            "data": self.keys[task.source],
+        }
+        if hasattr(get_backend(name), "attach_autoencoders"):
+            # the latents it learns on: retraining an autoencoder retrains its factors
+            payload["autoencoders"] = [
+                self._autoencoder_folder(self.plan.task(a)).name for a in self.plan.autoencoders_of(task)
+            ]
+        return self.store / "tasks" / f"{task.id}-{content_id(payload)}"
 
     def _fit_task(self, task_id: str) -> None:
         task = self.plan.task(task_id)
+        if task.kind == AUTOENCODER:
+            self._fit_autoencoder(task)
+            return
         name = self._backend_for(task.targets, task.conditioning)
         options = self._options_for(name, task)
         folder = self._task_folder(task)
@@ -411,6 +575,8 @@ class _Runner:
         if name != "tabular":
             options = {"progress": self.progress, **options}  # fit(progress=False) silences the trainers too
         model = get_backend(name)(task.targets, task.conditioning, self.types, **options)
+        if hasattr(model, "attach_autoencoders"):
+            model.attach_autoencoders(self._require_autoencoders(task))
         log.info("fitting %s on %s with %s", task.describe(), task.source, name)
         work = folder.with_name(folder.name + ".work")
         record = model.fit({c: table[c] for c in columns}, seed=node_seed(self.seed, task.id), workdir=work)
@@ -446,10 +612,12 @@ class _Runner:
                 "producers": producers,
             }
         )
-        folder = self.workdir / "datasets" / f"{dataset.id}-{key}"
+        folder = self.store / "datasets" / f"{dataset.id}-{key}"
         self.keys[dataset.id] = key
         if (folder / "data.safetensors").is_file():
             self.tables[dataset.id] = dict(load_file(str(folder / "data.safetensors")))
+            if self.on_dataset is not None:
+                self.on_dataset(dataset, self.tables[dataset.id])
             return
         source = self.tables[dataset.input_source]
         rows = np.random.default_rng(node_seed(self.seed, dataset.id, "rows")).integers(
@@ -468,6 +636,8 @@ class _Runner:
 
         _on_main_process(write)
         self.tables[dataset.id] = table
+        if self.on_dataset is not None:
+            self.on_dataset(dataset, table)
 
 
 def _on_main_process(write: Callable[[], None]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.plan import INPUT, Network, QueryNetwork, TrainTask
+from compiler.plan import FACTOR, INPUT, Network, QueryNetwork, TrainTask
 from idgen.data import Table, VariableType, num_rows, take_rows
 from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
 from idgen.runtime.checks import check_integer_argument
@@ -376,8 +376,9 @@ def _check_factor(folder: Path, task_id: str, factor: FactorModel, manifest: Map
     spec = manifest["tasks"].get(task_id)
     if spec is not None:
         try:
-            task = TrainTask(tuple(spec["targets"]), tuple(spec["conditioning"]), str(spec["source"]))
-        except (KeyError, TypeError) as error:
+            kind = str(spec.get("kind", FACTOR))
+            task = TrainTask(tuple(spec["targets"]), tuple(spec["conditioning"]), str(spec["source"]), kind=kind)
+        except (KeyError, TypeError, IdgenError) as error:
             raise ArtifactError(f"{MANIFEST_FILE}: malformed task {task_id} ({error})") from None
         if task.id != task_id or (task.targets, task.conditioning) != (factor.targets, factor.conditioning):
             raise ArtifactError(f"{where} is not the factor of task {task_id} (its content id differs)")

@@ -57,7 +57,7 @@ def test_napkin_mnist_smoke_writes_grid_bars_and_every_metric(tmp_path: Path, mo
     metrics = _run(tmp_path, monkeypatch, "experiment=napkin_mnist")
     for name in ("plan.txt", "plan.png", "metrics.json", "samples.png", "tvd.png"):
         assert (tmp_path / name).is_file(), name
-    assert metrics["lines"] == [3, 7, 2, 6] and metrics["tasks"] == 4
+    assert metrics["lines"] == [3, 7, 2, 6] and metrics["tasks"] == 5  # the four factors and the autoencoder
     assert len(metrics["per_intervention"]) == 4
     report = metrics["synthetic_data"]  # D' read back by the classifier, each rate next to the SCM's value
     assert report["rows_read"] == 1000 and report["Y_colour_group_matches_X"]["truth"] == 0.5
@@ -75,7 +75,13 @@ def test_napkin_mnist_smoke_writes_grid_bars_and_every_metric(tmp_path: Path, mo
     assert set(metrics["classifier_held_out_accuracy"]) == {"digit", "colour", "thickness"}
     assert "same compiled task = True" in metrics["confounder_blind_chain"]
     assert metrics["paper"]["attribute_tvd"] == 0.25
-    assert {entry["backend"] for entry in metrics["fit_log"]["tasks"]} == {"unet-diffusion"}
+    assert [entry["backend"] for entry in metrics["fit_log"]["tasks"]] == ["autoencoder"] + ["latent-diffusion"] * 4
+    gate = metrics["reconstruction_gate"]  # held-out digits read by the classifier, originals vs reconstructions
+    assert set(gate["ratio"]) == {"digit", "colour", "thickness"} and isinstance(gate["passed"], bool)
+    assert isinstance(report["passed"], bool) and report["threshold"] == 0.9
+    # the conditional baseline trained on the very same autoencoder (loaded, not retrained)
+    baseline_log = json.loads((tmp_path / "artifacts" / "baselines" / "conditional" / "fit_log.json").read_text())
+    assert [entry.get("resumed", False) for entry in baseline_log["tasks"]] == [True, False]
 
 
 def test_celeba_smoke_on_a_fixture_in_the_standard_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
