@@ -9,53 +9,134 @@ Examples::
     idgen compile "P(Y | do(X))" --graph napkin.json --png plan.png --json plan.json
     idgen fit "P(Y | do(X))" --graph napkin.json --data data.csv --workdir runs/napkin
     idgen sample runs/napkin/network -n 1000 --do X=1 --out samples.csv
+
+Errors: every bad input ends in one line on stderr (``error: ...``) and exit status 2 for a malformed
+request (flags, paths, numbers, options, query) or 1 for a problem with the data, the graph or a saved
+network; ``--debug`` prints the traceback as well. Paths are checked before any work starts, outputs are
+written atomically, and ``sample`` streams its rows to ``--out`` in chunks (bounded memory for any ``-n``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import shutil
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from idgen.errors import IdgenError
+from idgen.errors import IdgenError, QueryError, UsageError
+from idgen.files import atomic_open, atomic_write, input_file, input_folder, output_file, output_folder
 from idgen.graph import ADMG
 
 __all__ = ["main"]
 
+#: rows per chunk that ``idgen sample`` draws and writes at a time
+SAMPLE_CHUNK_ROWS = 262_144
+#: arguments of :func:`idgen.fit` that ``--option`` may not set (flags set some of them)
+FIT_ARGUMENTS = {
+    "plan": None,
+    "data": "--data",
+    "backend": "--backend",
+    "workdir": "--workdir",
+    "seed": "--seed",
+    "synthetic_size": "--synthetic-size",
+    "variable_types": None,
+    "backends": None,
+    "options_by_backend": None,
+    "options_by_variable": None,
+    "options_by_factor": None,
+    "tasks": None,
+    "progress": None,
+}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``idgen`` command; returns the exit status (2 on a user error)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``idgen`` command; returns the exit status (0, 1 data/model error, 2 usage error)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments
     try:
+        args = _parser().parse_args(arguments)
         return int(args.handler(args) or 0)
-    except IdgenError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one error path: one line, a status, --debug for more
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2 if isinstance(error, (UsageError, QueryError)) else 1
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, IdgenError):
+        text = str(error)
+    elif isinstance(error, OSError):
+        where = f": {error.filename}" if error.filename else ""
+        text = f"{error.strerror or error}{where}"
+    elif isinstance(error, MemoryError):
+        text = "out of memory (ask for fewer samples or rows)"
+    else:
+        text = f"internal error, please report it: {type(error).__name__}: {error} (run with --debug for the traceback)"
+    return " ".join(text.split()) or type(error).__name__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line raises :class:`UsageError` (one line, exit 2) instead of printing usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _integer(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum or value >= 2**63:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum} (and below 2**63), got {text}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="idgen", description="ID-GEN: sample identifiable causal effects with conditional generative models"
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="print the traceback of an error"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    explain = commands.add_parser("explain", help="identify a query and print the trace, the estimand or the hedge")
+    explain = commands.add_parser(
+        "explain", parents=[common], help="identify a query and print the trace, the estimand or the hedge"
+    )
     explain.add_argument("query", help="e.g. 'P(Y | do(X), W)'")
     explain.add_argument("--graph", required=True, help="graph file (.json/.yaml)")
     explain.set_defaults(handler=_explain)
 
-    compile_ = commands.add_parser("compile", help="print the training plan (dry run); optionally save it")
+    compile_ = commands.add_parser(
+        "compile", parents=[common], help="print the training plan (dry run); optionally save it"
+    )
     compile_.add_argument("query", nargs="+", help="one or more queries on the same graph")
     compile_.add_argument("--graph", required=True)
-    compile_.add_argument("--png", help="render the plan to this PNG file")
+    compile_.add_argument("--png", help="render the plan to this PNG file (a summary for large plans)")
     compile_.add_argument("--json", help="write the plan as JSON")
     compile_.add_argument("--dot", help="write the plan as Graphviz DOT")
     compile_.set_defaults(handler=_compile)
 
-    fit = commands.add_parser("fit", help="fit the plan of a query on CSV data and save the sampling network")
+    fit = commands.add_parser(
+        "fit", parents=[common], help="fit the plan of a query on CSV data and save the sampling network"
+    )
     fit.add_argument("query")
     fit.add_argument("--graph", required=True)
     fit.add_argument("--data", required=True, help="CSV file with a column per variable")
@@ -63,19 +144,23 @@ def _parser() -> argparse.ArgumentParser:
         "--workdir", required=True, help="artifacts folder (re-running resumes); the network goes to WORKDIR/network"
     )
     fit.add_argument("--backend", default="auto", help="auto, tabular, mlp-diffusion or unet-diffusion")
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--synthetic-size", type=int, default=None)
+    fit.add_argument("--seed", type=_integer(0), default=0)
+    fit.add_argument("--synthetic-size", type=_integer(1), default=None)
     fit.add_argument(
-        "--option", action="append", default=[], metavar="KEY=VALUE", help="backend option, e.g. steps=2000"
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="backend option, e.g. steps=2000 or block_out_channels=[32,64] (JSON lists)",
     )
     fit.set_defaults(handler=_fit)
 
-    sample = commands.add_parser("sample", help="sample a saved network")
+    sample = commands.add_parser("sample", parents=[common], help="sample a saved network")
     sample.add_argument("network", help="folder written by 'idgen fit' (WORKDIR/network)")
-    sample.add_argument("-n", type=int, default=1000)
+    sample.add_argument("-n", type=_integer(1), default=1000, help="number of samples (streamed to --out)")
     sample.add_argument("--do", action="append", default=[], metavar="VAR=VALUE")
     sample.add_argument("--given", action="append", default=[], metavar="VAR=VALUE")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=_integer(0), default=0)
     sample.add_argument("--out", help="CSV file for the samples (default: print a summary)")
     sample.set_defaults(handler=_sample)
     return parser
@@ -85,7 +170,7 @@ def _explain(args: argparse.Namespace) -> int:
     from idgen.errors import NotIdentifiable
     from idgen.identification import identify
 
-    graph = ADMG.load(args.graph)
+    graph = ADMG.load(_graph_file(args.graph))
     try:
         trace = identify(graph, args.query)
     except NotIdentifiable as error:
@@ -104,18 +189,23 @@ def _explain(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace) -> int:
     from compiler import compile_many
 
-    graph = ADMG.load(args.graph)
-    plan = compile_many(graph, args.query)
+    graph_file = _graph_file(args.graph)
+    outputs = {
+        flag: output_file(path, f"--{flag}", suffix=".png" if flag == "png" else None)
+        for flag, path in (("json", args.json), ("dot", args.dot), ("png", args.png))
+        if path is not None
+    }
+    _distinct(outputs.values())
+    plan = compile_many(ADMG.load(graph_file), args.query)
     print(plan.as_text())
-    if args.json:
-        Path(args.json).write_text(plan.dumps())
-        print(f"wrote {args.json}")
-    if args.dot:
-        Path(args.dot).write_text(plan.to_dot())
-        print(f"wrote {args.dot}")
-    if args.png:
-        plan.to_png(args.png)
-        print(f"wrote {args.png}")
+    if "json" in outputs:
+        atomic_write(outputs["json"], lambda path: path.write_text(plan.dumps()))
+    if "dot" in outputs:
+        atomic_write(outputs["dot"], lambda path: path.write_text(plan.to_dot()))
+    if "png" in outputs:
+        atomic_write(outputs["png"], lambda path: plan.to_png(str(path)))
+    for path in outputs.values():
+        print(f"wrote {path}")
     return 0
 
 
@@ -125,21 +215,23 @@ def _fit(args: argparse.Namespace) -> int:
     from compiler import compile
     from idgen.runtime import fit
 
-    graph = ADMG.load(args.graph)
-    plan = compile(graph, args.query)
-    data = _read_csv(args.data, pd)
-    options: dict[str, Any] = dict(_assignment(text, "--option", numeric=True) for text in args.option)
+    graph_file = _graph_file(args.graph)
+    data_file = input_file(args.data, "--data")
+    workdir = output_folder(args.workdir, "--workdir")
+    options = _options(args.option)
+    plan = compile(ADMG.load(graph_file), args.query)
+    data = _read_csv(data_file, pd)
     network = fit(
         plan,
         data,
         backend=args.backend,
-        workdir=args.workdir,
+        workdir=workdir,
         seed=args.seed,
         synthetic_size=args.synthetic_size,
         progress=True,
         **options,
     )
-    target = Path(args.workdir) / "network"
+    target = workdir / "network"
     network.save(target)
     print(plan.as_text())
     print(f"saved the sampling network to {target}")
@@ -149,47 +241,170 @@ def _fit(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from idgen.runtime import SamplingNetwork
 
-    network = SamplingNetwork.load(args.network)
-    do = dict(_assignment(text, "--do") for text in args.do)
-    given = dict(_assignment(text, "--given") for text in args.given)
-    samples = network.sample(args.n, do=do, given=given or None, seed=args.seed)
-    if not hasattr(samples, "to_csv"):
-        raise IdgenError("this network samples images or vectors; use the Python API (SamplingNetwork.sample)")
-    if args.out:
-        samples.to_csv(args.out, index=False)
-        print(f"wrote {len(samples)} samples to {args.out}")
-    else:
-        for column in samples.columns:
-            frequencies = samples[column].value_counts(normalize=True).sort_index()
-            print(f"{column}: " + ", ".join(f"{k}: {v:.4f}" for k, v in frequencies.items()))
+    folder = input_folder(args.network, "network")
+    out = output_file(args.out, "--out") if args.out else None
+    do = _assignments(args.do, "--do")
+    given = _assignments(args.given, "--given")
+    network = SamplingNetwork.load(folder)
+    if not network.is_tabular:
+        raise UsageError("this network samples images or vectors; use the Python API (SamplingNetwork.sample)")
+    chunks = network.iter_samples(args.n, do=do, given=given or None, seed=args.seed, chunk_size=SAMPLE_CHUNK_ROWS)
+    if out is not None:
+        _write_csv(out, chunks, args.n)
+        print(f"wrote {args.n} samples to {out}")
+        return 0
+    summary = _Summary()
+    for chunk in chunks:
+        summary.add(chunk)
+    print(summary.text(), end="")
     return 0
 
 
-def _assignment(text: str, flag: str, numeric: bool = False) -> tuple[str, object]:
-    if "=" not in text:
-        raise IdgenError(f"{flag} takes VAR=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
-    key = key.strip()
-    raw = raw.strip()
+def _write_csv(out: Path, chunks: Iterable[Any], n: int) -> None:
+    """Stream ``chunks`` of a DataFrame to ``out``; refuse up front when the file would not fit on the disk."""
+    iterator = iter(chunks)
+    first = next(iterator)
+    text = first.to_csv(index=False)
+    header, _, _ = text.partition("\n")
+    estimate = len(header) + 1 + (len(text) - len(header) - 1) * (n / len(first))
+    free = shutil.disk_usage(out.parent).free
+    if estimate > free:
+        raise UsageError(
+            f"--out {str(out)!r}: {n} samples need about {estimate / 2**30:.2f} GiB but {free / 2**30:.2f} GiB "
+            "are free on that disk; ask for fewer (-n) or write elsewhere"
+        )
+    with atomic_open(out) as handle:
+        handle.write(text)
+        for chunk in iterator:
+            chunk.to_csv(handle, index=False, header=False)
+
+
+class _Summary:
+    """Running frequencies of discrete columns and moments of continuous ones, in bounded memory."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Any] = {}
+        self.moments: dict[str, list[float]] = {}
+        self.rows = 0
+
+    def add(self, chunk: Any) -> None:
+        self.rows += len(chunk)
+        for column in chunk.columns:
+            values = chunk[column]
+            if values.dtype.kind in "iub":
+                counts = values.value_counts()
+                self.counts[column] = (
+                    counts if column not in self.counts else self.counts[column].add(counts, fill_value=0)
+                )
+            else:
+                total, squares, low, high = self.moments.get(column, [0.0, 0.0, math.inf, -math.inf])
+                self.moments[column] = [
+                    total + float(values.sum()),
+                    squares + float((values.astype("float64") ** 2).sum()),
+                    min(low, float(values.min())),
+                    max(high, float(values.max())),
+                ]
+
+    def text(self) -> str:
+        lines = []
+        for column, counts in self.counts.items():
+            shares = (counts / self.rows).sort_index()
+            lines.append(f"{column}: " + ", ".join(f"{k}: {v:.4f}" for k, v in shares.items()))
+        for column, (total, squares, low, high) in self.moments.items():
+            mean = total / self.rows
+            std = math.sqrt(max(squares / self.rows - mean**2, 0.0))
+            lines.append(f"{column}: mean {mean:.4f}, std {std:.4f}, min {low:.4f}, max {high:.4f}")
+        return "".join(line + "\n" for line in lines)
+
+
+def _graph_file(path: str) -> Path:
+    checked = Path(path)
+    if not checked.exists():
+        raise UsageError(f"graph file {path!r} does not exist")
+    return input_file(path, "--graph")
+
+
+def _distinct(paths: Iterable[Path]) -> None:
+    seen: set[Path] = set()
+    for path in paths:
+        resolved = path.resolve()
+        if resolved in seen:
+            raise UsageError(f"{str(path)!r} is given for two outputs")
+        seen.add(resolved)
+
+
+def _options(texts: Sequence[str]) -> dict[str, Any]:
+    """``--option KEY=VALUE`` pairs: numbers, booleans, JSON lists/objects or plain strings."""
+    options: dict[str, Any] = {}
+    for text in texts:
+        key, raw = _split(text, "--option")
+        if key in FIT_ARGUMENTS:
+            flag = FIT_ARGUMENTS[key]
+            instead = f"use {flag}" if flag else "use the Python API (idgen.fit) for it"
+            raise UsageError(f"--option {key}=...: {key!r} is an argument of fit, not a backend option; {instead}")
+        if key in options:
+            raise UsageError(f"--option {key} is given twice")
+        options[key] = _option_value(raw)
+    return options
+
+
+def _option_value(raw: str) -> Any:
     for convert in (int, float):
         try:
-            return key, convert(raw)
+            return convert(raw)
         except ValueError:
             continue
-    if numeric and raw.lower() in {"true", "false"}:
-        return key, raw.lower() == "true"
-    if not numeric:
-        raise IdgenError(f"{flag} {key}={raw!r}: the value must be a number")
+    if raw.lower() in {"true", "false"}:
+        return raw.lower() == "true"
+    if raw.startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--option value {raw!r} is not valid JSON: {error}") from None
+    return raw
+
+
+def _assignments(texts: Sequence[str], flag: str) -> dict[str, float | int]:
+    """``VAR=NUMBER`` pairs; a variable given twice is an error (the last would win silently)."""
+    values: dict[str, float | int] = {}
+    for text in texts:
+        key, raw = _split(text, flag)
+        if key in values:
+            raise UsageError(f"{flag} {key} is given twice ({key}={values[key]} and {key}={raw})")
+        values[key] = _number(raw, f"{flag} {key}")
+    return values
+
+
+def _split(text: str, flag: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise UsageError(f"{flag} takes KEY=VALUE, got {text!r}")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    if not key.isidentifier():
+        raise UsageError(f"{flag} {text!r}: {key!r} is not a name")
     return key, raw
 
 
-def _read_csv(path: str, pd: object) -> object:
-    if not Path(path).is_file():
-        raise IdgenError(f"data file {path!r} does not exist")
+def _number(raw: str, what: str) -> float | int:
     try:
-        return pd.read_csv(path)  # type: ignore[attr-defined]
+        value = int(raw)
+    except ValueError:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise UsageError(f"{what}={raw!r}: the value must be a number") from None
+        if not math.isfinite(number):
+            raise UsageError(f"{what}={raw!r}: the value must be a finite number") from None
+        return number
+    if not -(2**63) <= value < 2**63:
+        raise UsageError(f"{what}={raw}: the value is too large")
+    return value
+
+
+def _read_csv(path: Path, pd: Any) -> Any:
+    try:
+        return pd.read_csv(path)
     except Exception as error:  # noqa: BLE001 - one clear line for any parse failure
-        raise IdgenError(f"cannot read CSV {path!r}: {error}") from None
+        raise IdgenError(f"cannot read CSV {str(path)!r}: {' '.join(str(error).split())}") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

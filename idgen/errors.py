@@ -11,11 +11,27 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from idgen.trace import Hedge
 
-__all__ = ["IdgenError", "GraphError", "QueryError", "NotIdentifiable", "DataError", "PositivityError"]
+__all__ = [
+    "IdgenError",
+    "UsageError",
+    "GraphError",
+    "QueryError",
+    "NotIdentifiable",
+    "DataError",
+    "PositivityError",
+    "ArtifactError",
+]
 
 
 class IdgenError(ValueError):
     """Base class of every error idgen raises on purpose."""
+
+
+class UsageError(IdgenError):
+    """The request itself is malformed: an unknown option, a value of the wrong type, a bad path or flag.
+
+    The command line exits with status 2 on these (1 on the other errors, which concern data and models).
+    """
 
 
 class GraphError(IdgenError):
@@ -32,6 +48,10 @@ class DataError(IdgenError):
 
 class PositivityError(DataError):
     """A conditional model was asked about a configuration never seen in its training data."""
+
+
+class ArtifactError(IdgenError):
+    """A saved artifact (network folder, factor, checkpoint) is missing, corrupt or does not match its manifest."""
 
 
 class NotIdentifiable(IdgenError):

@@ -170,8 +170,11 @@ class ADMG:
         bidirected: Iterable[Sequence[str]] = (),
         nodes: Iterable[str] = (),
     ) -> None:
-        if isinstance(nodes, str):
-            raise GraphError(f"nodes must be a list of names, got the string {nodes!r}")
+        for key, value in (("nodes", nodes), ("directed", directed), ("bidirected", bidirected)):
+            if isinstance(value, str):
+                raise GraphError(f"{key} must be a list of names, got the string {value!r}")
+            if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+                raise GraphError(f"{key} must be a list, got {value!r} of type {type(value).__name__}")
         directed_pairs = [_pair(e, "directed") for e in directed]
         bidirected_pairs = [_pair(e, "bidirected") for e in bidirected]
         order: dict[str, None] = {}
@@ -270,16 +273,17 @@ class ADMG:
         path = Path(path)
         if not path.is_file():
             raise GraphError(f"graph file {str(path)!r} does not exist")
-        text = path.read_text()
         try:
+            text = path.read_text()
             if path.suffix.lower() in {".yaml", ".yml"}:
-                import yaml
-
-                spec = yaml.safe_load(text)
+                spec = _load_yaml(text)
             else:
-                spec = json.loads(text)
+                spec = json.loads(text, object_pairs_hook=_unique_keys)
+        except GraphError as exc:
+            raise GraphError(f"graph file {str(path)!r}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - any parser failure becomes one clear line
-            raise GraphError(f"cannot parse graph file {str(path)!r}: {exc}") from None
+            detail = " ".join(str(exc).split())
+            raise GraphError(f"cannot parse graph file {str(path)!r}: {detail}") from None
         return cls.from_dict(spec if spec is not None else {})
 
     # ------------------------------------------------------------------ basic views
@@ -641,6 +645,36 @@ class ADMG:
             reached |= grow
             frontier = grow
         return True
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads`` hook: a key given twice is an error (JSON itself would keep the last silently)."""
+    spec: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in spec:
+            raise GraphError(f"the key {key!r} appears twice")
+        spec[key] = value
+    return spec
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses a mapping key given twice (PyYAML keeps the last silently)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise GraphError(f"the key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _topological_sort(names: list[str], parents: list[set[int]]) -> list[int]:

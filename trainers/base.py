@@ -2,8 +2,9 @@
 
 A *factor model* is a conditional generative model of one task's ``targets`` given its ``conditioning``
 columns: it is fitted on a table, samples targets for a batch of conditioning rows, and saves itself to a
-folder (``factor.json`` plus safetensors files; nothing is ever unpickled). Backends register under a
-name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``, ``latent-diffusion``) and the plan picks one per task.
+folder (``factor.json`` plus safetensors files and their ``checksums.json``; nothing is ever unpickled).
+Backends register under a name (``tabular``, ``mlp-diffusion``, ``unet-diffusion``, ``latent-diffusion``)
+and the plan picks one per task.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from idgen.data import Table, VariableType
-from idgen.errors import DataError, IdgenError
+from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
+from idgen.files import sha256_file
 
 __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "load_factor", "atomic_folder"]
 
 FACTOR_FILE = "factor.json"
+CHECKSUM_FILE = "checksums.json"
 _BACKENDS: dict[str, type[FactorModel]] = {}
 #: backends living in modules that are imported only when asked for (diffusers is heavy)
 _LAZY_BACKENDS = {
@@ -66,7 +71,7 @@ class FactorModel(ABC):
         self.types = {v: types[v] for v in self.targets + self.conditioning}
         unknown = set(options) - set(self.default_options)
         if unknown:
-            raise IdgenError(
+            raise UsageError(
                 f"backend {self.backend!r} has no option(s) {', '.join(sorted(unknown))}; "
                 f"it accepts {', '.join(sorted(self.default_options)) or 'none'}"
             )
@@ -118,25 +123,36 @@ class FactorModel(ABC):
                 "metadata": metadata,
             }
             (folder / FACTOR_FILE).write_text(json.dumps(header, indent=1, sort_keys=True))
+            _write_checksums(folder)
 
 
 def load_factor(path: str | Path) -> FactorModel:
-    """Load a model written by :meth:`FactorModel.save`; refuses anything incomplete or corrupt."""
+    """Load a model written by :meth:`FactorModel.save`; refuses anything incomplete or corrupt.
+
+    Every floating-point tensor must be finite (for every backend); each backend's :meth:`load_state`
+    checks the rest of its state (the tabular one: probabilities in [0, 1] summing to 1, indices in range).
+    """
     folder = Path(path)
     header_file = folder / FACTOR_FILE
     if not header_file.is_file():
-        raise IdgenError(f"{str(folder)!r} holds no saved factor model ({FACTOR_FILE} missing)")
+        raise ArtifactError(f"{str(folder)!r} holds no saved factor model ({FACTOR_FILE} missing)")
+    _verify_checksums(folder)
     try:
         header = json.loads(header_file.read_text())
         types = {v: VariableType.from_json(t) for v, t in header["types"].items()}
         cls = get_backend(header["backend"])
         model = cls(header["targets"], header["conditioning"], types, **header["options"])
         arrays = _load_arrays(folder / "state.safetensors")
+        for name, array in arrays.items():
+            if array.dtype.kind in "fc" and not bool(np.isfinite(array).all()):
+                raise ArtifactError(f"{folder / 'state.safetensors'}: tensor {name!r} holds NaN or infinite values")
         model.load_state(header["metadata"], arrays)
-    except IdgenError:
+    except ArtifactError:
         raise
+    except IdgenError as exc:
+        raise ArtifactError(f"cannot load factor model from {str(folder)!r}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a corrupt artifact is one clear error, never a half-loaded model
-        raise IdgenError(f"cannot load factor model from {str(folder)!r}: {type(exc).__name__}: {exc}") from None
+        raise ArtifactError(f"cannot load factor model from {str(folder)!r}: {type(exc).__name__}: {exc}") from None
     return model
 
 
@@ -192,6 +208,34 @@ class atomic_folder:  # noqa: N801 - used as a context manager like tempfile's h
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(self.tmp, self.path)
+
+
+def _write_checksums(folder: Path) -> None:
+    """``checksums.json``: the sha256 of every other file of a saved factor."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != CHECKSUM_FILE)
+    (folder / CHECKSUM_FILE).write_text(json.dumps({p.name: sha256_file(p) for p in files}, indent=1))
+
+
+def _verify_checksums(folder: Path) -> None:
+    """Refuse a factor whose files differ from its ``checksums.json`` (factors saved before it existed have none)."""
+    path = folder / CHECKSUM_FILE
+    if not path.is_file():
+        return
+    try:
+        expected = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(expected, dict):
+        raise ArtifactError(f"{path} is not a mapping of file names to sha256")
+    present = {p.name for p in folder.iterdir() if p.name != CHECKSUM_FILE}
+    for name in sorted(present | set(expected)):
+        file = folder / str(name)
+        if name not in expected or name not in present:
+            raise ArtifactError(
+                f"{file} is {'not listed in' if name not in expected else 'missing but listed in'} {path.name}"
+            )
+        if file.is_symlink() or not file.is_file() or sha256_file(file) != expected[name]:
+            raise ArtifactError(f"{file} does not match its sha256 in {path.name}: it was changed")
 
 
 def _save_arrays(arrays: Mapping[str, Any], path: Path) -> None:

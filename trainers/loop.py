@@ -40,7 +40,6 @@ processes over gloo: ``ACCELERATE_USE_CPU=true torchrun --nproc_per_node 2 my_sc
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -60,7 +59,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from idgen.errors import IdgenError
+from idgen.errors import IdgenError, UsageError
+from idgen.files import sha256_file
 from trainers.base import atomic_folder
 
 __all__ = [
@@ -107,57 +107,57 @@ Objective = Callable[[nn.Module, dict[str, torch.Tensor], torch.Generator], torc
 
 # ---------------------------------------------------------------------------------------------- options
 def check_integer(options: Mapping[str, Any], name: str, minimum: int) -> int:
-    """``options[name]`` as an int no smaller than ``minimum``, or a precise :class:`IdgenError`.
+    """``options[name]`` as an int no smaller than ``minimum``, or a precise :class:`UsageError`.
 
     Examples
     --------
     >>> check_integer({"steps": 0}, "steps", 1)
     Traceback (most recent call last):
     ...
-    idgen.errors.IdgenError: option steps must be an integer >= 1, got 0
+    idgen.errors.UsageError: option steps must be an integer >= 1, got 0
     """
     value = options[name]
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise IdgenError(f"option {name} must be an integer >= {minimum}, got {value!r}")
+        raise UsageError(f"option {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def check_number(
     options: Mapping[str, Any], name: str, low: float, high: float, *, high_included: bool = True
 ) -> float:
-    """``options[name]`` as a float in ``[low, high]`` (or ``[low, high)``), or a precise :class:`IdgenError`.
+    """``options[name]`` as a float in ``[low, high]`` (or ``[low, high)``), or a precise :class:`UsageError`.
 
     Examples
     --------
     >>> check_number({"ema_decay": 1.5}, "ema_decay", 0.0, 1.0, high_included=False)
     Traceback (most recent call last):
     ...
-    idgen.errors.IdgenError: option ema_decay must be a number in [0, 1), got 1.5
+    idgen.errors.UsageError: option ema_decay must be a number in [0, 1), got 1.5
     """
     value = options[name]
     inside = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
     if inside:
         inside = low <= value <= high if high_included else low <= value < high
     if not inside:
-        raise IdgenError(
+        raise UsageError(
             f"option {name} must be a number in [{low:g}, {high:g}{']' if high_included else ')'}, got {value!r}"
         )
     return float(value)
 
 
 def check_choice(options: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
-    """``options[name]`` if it is one of ``choices``, else a precise :class:`IdgenError`.
+    """``options[name]`` if it is one of ``choices``, else a precise :class:`UsageError`.
 
     Examples
     --------
     >>> check_choice({"sampler": "euler"}, "sampler", ("ddim", "ddpm"))
     Traceback (most recent call last):
     ...
-    idgen.errors.IdgenError: option sampler must be one of 'ddim', 'ddpm', got 'euler'
+    idgen.errors.UsageError: option sampler must be one of 'ddim', 'ddpm', got 'euler'
     """
     value = options[name]
     if value not in choices:
-        raise IdgenError(f"option {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise UsageError(f"option {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return str(value)
 
 
@@ -333,7 +333,7 @@ def load_checkpoint(folder: Path, fingerprint: Mapping[str, Any]) -> Checkpoint:
         path = folder / name
         if not path.is_file():
             raise IdgenError(f"checkpoint {str(folder)!r} is incomplete: {name} is missing; {earlier}")
-        if _sha256(path) != record.get("checksums", {}).get(name):
+        if sha256_file(path) != record.get("checksums", {}).get(name):
             raise IdgenError(
                 f"checkpoint file {str(path)!r} is corrupt (its SHA-256 differs from the one recorded in "
                 f"checkpoint.json); {earlier}"
@@ -369,7 +369,7 @@ def _save_checkpoint(
             path = temporary / name
             save_file({key: value.detach().cpu().contiguous() for key, value in tensors.items()}, str(path))
             _fsync(path)
-            checksums[name] = _sha256(path)
+            checksums[name] = sha256_file(path)
         full_record = {**record, "format": CHECKPOINT_FORMAT, "optimizer": optimizer_scalars, "checksums": checksums}
         (temporary / "checkpoint.json").write_text(json.dumps(full_record, indent=1))
         _fsync(temporary / "checkpoint.json")
@@ -418,14 +418,6 @@ def _optimizer_state_from_parts(tensors: Mapping[str, torch.Tensor], parts: Mapp
         for group in parts["param_groups"]
     ]
     return {"state": state, "param_groups": groups}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:

@@ -126,14 +126,68 @@ class TabularModel(FactorModel):
         }
 
     def load_state(self, metadata: Mapping[str, Any], arrays: Mapping[str, Any]) -> None:
-        self._configs = np.asarray(arrays["configs"], dtype=np.int64)
-        self._entry_config = np.asarray(arrays["entry_config"], dtype=np.int64)
-        self._entry_targets = np.asarray(arrays["entry_targets"], dtype=np.int64)
-        self._cumulative = np.asarray(arrays["cumulative"], dtype=np.float64)
-        if self._entry_targets.shape[1:] != (len(self.targets),) or self._configs.shape[1:] != (
-            len(self.conditioning),
+        """Restore the counts' tables after checking them: a tampered or corrupt state never samples.
+
+        Configurations and targets must be categories of their variables, every entry must point at a
+        configuration in range (in order, each configuration with at least one entry), and each
+        configuration's cumulative probabilities must rise within [0, 1] and end at exactly 1.
+        """
+        missing = [name for name in ("configs", "entry_config", "entry_targets", "cumulative") if name not in arrays]
+        if missing:
+            raise DataError(f"saved tabular state lacks tensor(s) {', '.join(missing)}")
+        integer = {name: np.asarray(arrays[name]) for name in ("configs", "entry_config", "entry_targets")}
+        for name, array in integer.items():
+            if array.dtype.kind not in "iu":
+                raise DataError(f"saved tabular state: {name!r} must hold integers, got {array.dtype}")
+        configs = integer["configs"].astype(np.int64)
+        entry_config = integer["entry_config"].astype(np.int64)
+        entry_targets = integer["entry_targets"].astype(np.int64)
+        cumulative = np.asarray(arrays["cumulative"], dtype=np.float64)
+        m = len(entry_config)
+        if (
+            configs.ndim != 2
+            or configs.shape[1] != len(self.conditioning)
+            or entry_targets.shape != (m, len(self.targets))
+            or entry_config.ndim != 1
+            or cumulative.shape != (m,)
+            or m == 0
         ):
-            raise DataError(f"saved tabular state does not match {self.describe()}")
+            raise DataError(f"saved tabular state does not match {self.describe()} (array shapes)")
+        for j, variable in enumerate(self.conditioning):
+            _check_categories(configs[:, j], variable, self.types[variable], "configuration")
+        for j, variable in enumerate(self.targets):
+            _check_categories(entry_targets[:, j], variable, self.types[variable], "target")
+        if entry_config.min() < 0 or entry_config.max() >= max(len(configs), 1) or np.any(np.diff(entry_config) < 0):
+            raise DataError("saved tabular state: entry indices are out of range or out of order")
+        if len(np.unique(entry_config)) != max(len(configs), 1):
+            raise DataError("saved tabular state: a configuration has no entries")
+        last = np.r_[entry_config[1:] != entry_config[:-1], True]
+        first = np.r_[True, last[:-1]]
+        steps = np.diff(np.r_[0.0, cumulative])
+        steps[first] = cumulative[first]
+        if (
+            not np.isfinite(cumulative).all()
+            or np.any(steps < 0)
+            or np.any(cumulative > 1)
+            or np.any(cumulative[last] != 1)
+        ):
+            raise DataError(
+                "saved tabular state: probabilities must lie in [0, 1] and each configuration's must sum to 1"
+            )
+        self._configs, self._entry_config, self._entry_targets, self._cumulative = (
+            configs,
+            entry_config,
+            entry_targets,
+            cumulative,
+        )
+
+
+def _check_categories(values: np.ndarray, variable: str, kind: VariableType, role: str) -> None:
+    outside = np.setdiff1d(np.unique(values), np.asarray(kind.categories, dtype=np.int64))
+    if len(outside):
+        raise DataError(
+            f"saved tabular state: {role} value {int(outside[0])} of {variable} is not one of {list(kind.categories)}"
+        )
 
 
 def _stack(table: Mapping[str, np.ndarray], columns: tuple[str, ...]) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 from compiler.plan import AUTOENCODER, OBSERVED, Plan, content_id, topological_ids
 from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
 from idgen.errors import DataError, IdgenError
+from idgen.runtime.checks import check_fit_arguments, check_unused_options
 from idgen.runtime.executors import RESOURCE_OPTIONS, check_executor, placement, run_plan
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
@@ -197,6 +198,9 @@ def fit(
     SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
     """
     start = time.perf_counter()
+    mappings = {"variable_types": variable_types, "backends": backends, "options_by_backend": options_by_backend}
+    mappings |= {"options_by_variable": options_by_variable, "options_by_factor": options_by_factor}
+    seed, synthetic_size, tasks = check_fit_arguments(plan, backend, workdir, seed, synthetic_size, tasks, mappings)
     executor_settings = check_executor(executor, executor_options)
     if tasks is not None and executor != "serial":
         raise IdgenError(f"tasks= fits the named tasks in this process; executor={executor!r} runs the whole plan")
@@ -205,8 +209,6 @@ def fit(
     if set(_observed_columns(plan)) != set(table):
         table, types = _observed_table(plan, data, variable_types)
     workdir = Path(workdir) if workdir is not None else _temporary_workdir()
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "plan.json").write_text(plan.dumps())
     size = int(synthetic_size) if synthetic_size is not None else num_rows(table)
     if size <= 0:
         raise DataError(f"synthetic_size must be positive, got {size}")
@@ -240,8 +242,11 @@ def fit(
         on_autoencoder,
         on_dataset,
     )
+    check_unused_options(runner.used_backends(), backend_options, dict(options_by_backend or {}))
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "plan.json").write_text(plan.dumps())
     if tasks is not None:
-        runner.run_only([str(t) for t in ([tasks] if isinstance(tasks, str) else tasks)])
+        runner.run_only(tasks)
         return None
     run_plan(runner, executor, executor_settings)
     networks = {}
@@ -249,7 +254,8 @@ def fit(
     for item in plan.queries:
         factors = {node.task: runner.factors[node.task] for node in item.network.nodes}
         free = {v: pool[v] for v in item.free_inputs}
-        networks[item.query] = SamplingNetwork(item, factors, types, free)
+        provenance = {task_id: runner.provenance(task_id) for task_id in factors}
+        networks[item.query] = SamplingNetwork(item, factors, types, free, provenance=provenance)
     datasets = {
         key: str(runner.store / "datasets" / f"{key}-{value}") for key, value in runner.keys.items() if key != OBSERVED
     }
@@ -432,6 +438,17 @@ class _Runner:
             cls = get_backend(name)
             options = self._options_for(name, task)
             cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
+
+    def used_backends(self) -> set[str]:
+        """The backend names this plan's tasks are fitted with."""
+        return {self._backend_for(t.targets, t.conditioning) for t in self.plan.tasks if t.kind != AUTOENCODER}
+
+    def provenance(self, task_id: str) -> dict[str, Any]:
+        """Where a fitted factor came from, for the network's manifest: its task, seed and training data."""
+        task = self.plan.task(task_id)
+        spec = {"targets": list(task.targets), "conditioning": list(task.conditioning), "source": task.source}
+        spec["kind"] = task.kind
+        return {"task": spec, "seed": self.seed, "data": self.keys[task.source]}
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
         latent = frozenset(self.plan.autoencoders())

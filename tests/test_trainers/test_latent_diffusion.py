@@ -84,6 +84,9 @@ def test_a_factor_with_tampered_autoencoder_weights_is_refused(copied: dict[str,
     name = next(k for k in arrays if k.startswith("autoencoder.") and k.endswith("weight"))
     arrays[name] = arrays[name] + np.float32(1e-3)
     save_file(arrays, str(tmp_path / "factor" / "state.safetensors"))
+    with pytest.raises(IdgenError, match="checksums.json"):  # the folder's checksums catch it first
+        load_factor(tmp_path / "factor")
+    (tmp_path / "factor" / "checksums.json").unlink()  # without them, the factor's own check of its weights
     with pytest.raises(IdgenError, match="SHA-256"):
         load_factor(tmp_path / "factor")
 
