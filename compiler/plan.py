@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idgen.errors import IdgenError
+from idgen.names import quote_all
 
 __all__ = ["TrainTask", "Dataset", "Node", "Network", "QueryNetwork", "Plan", "content_id", "OBSERVED"]
 
@@ -54,8 +55,8 @@ class TrainTask:
         return content_id({"targets": self.targets, "conditioning": self.conditioning, "source": self.source})
 
     def describe(self) -> str:
-        given = f" | {', '.join(self.conditioning)}" if self.conditioning else ""
-        return f"P({', '.join(self.targets)}{given})"
+        given = f" | {quote_all(self.conditioning)}" if self.conditioning else ""
+        return f"P({quote_all(self.targets)}{given})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -384,6 +385,9 @@ class Plan:
 
     def to_dot(self) -> str:
         """Graphviz DOT of both edge kinds: dashed *trains-on*, solid *feeds*."""
+        return _dot_text(self._dot_lines())
+
+    def _dot_lines(self) -> str:
         lines = ["digraph plan {", "  rankdir=LR; node [fontname=Helvetica, fontsize=10];"]
         for dataset in self.datasets:
             label = "D (observed)" if dataset.kind == OBSERVED else f"D′ {dataset.id}\\n{dataset.kind}"
@@ -417,6 +421,18 @@ class Plan:
         from compiler.render import render_plan
 
         render_plan(self, path)
+
+
+def _dot_text(text: str) -> str:
+    """Escape the double quotes that quoted variable names put inside DOT's double-quoted labels."""
+    out = []
+    for line in text.split("\n"):
+        if 'label="' in line:
+            head, _, rest = line.partition('label="')
+            label, _, tail = rest.rpartition('"')
+            line = head + 'label="' + label.replace('\\"', '"').replace('"', '\\"') + '"' + tail
+        out.append(line)
+    return "\n".join(out)
 
 
 def _chain_text(network: Network, plan: Plan) -> str:

@@ -93,8 +93,7 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"hedge: {error.hedge}")
         return 1
     print(trace.explain())
-    estimand = trace.estimand()
-    print(f"estimand (LaTeX): {estimand.to_latex()}")
+    print(f"estimand (LaTeX): {trace.latex()}")
     free = trace.free_inputs()
     if free:
         print(f"free inputs (any value gives the same answer): {', '.join(sorted(free))}")
@@ -168,7 +167,7 @@ def _sample(args: argparse.Namespace) -> int:
 def _assignment(text: str, flag: str, numeric: bool = False) -> tuple[str, object]:
     if "=" not in text:
         raise IdgenError(f"{flag} takes VAR=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
+    key, _, raw = text.rpartition("=")  # a variable's name may hold '=', a number never does
     key = key.strip()
     raw = raw.strip()
     for convert in (int, float):

@@ -56,4 +56,6 @@ class NotIdentifiable(IdgenError):
 
 
 def _names(nodes: Iterable[str]) -> str:
-    return ", ".join(sorted(nodes))
+    from idgen.names import quote_all
+
+    return quote_all(sorted(nodes))

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from idgen.data import Table, VariableType
 from idgen.errors import DataError, IdgenError
+from idgen.names import quote_all
 
 __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "load_factor", "atomic_folder"]
 
@@ -73,8 +74,8 @@ class FactorModel(ABC):
 
     def describe(self) -> str:
         """``P(targets | conditioning)`` as text."""
-        given = f" | {', '.join(self.conditioning)}" if self.conditioning else ""
-        return f"P({', '.join(self.targets)}{given})"
+        given = f" | {quote_all(self.conditioning)}" if self.conditioning else ""
+        return f"P({quote_all(self.targets)}{given})"
 
     def unsupported(self, types: Mapping[str, VariableType]) -> str | None:
         """Why this backend cannot model these variable types, or ``None`` when it can."""

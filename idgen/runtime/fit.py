@@ -195,15 +195,18 @@ def parse_factor(text: str) -> FactorKey:
     True
     >>> sorted(parse_factor("P(W1)")[0])
     ['W1']
+    >>> parse_factor('P("In-game Purchases" | `Side-quest Engagement`)')[1]
+    frozenset({'Side-quest Engagement'})
     """
-    stripped = "".join(str(text).split())
-    if not (stripped.startswith("P(") and stripped.endswith(")")) or len(stripped) < 4:
-        raise IdgenError(f"cannot read factor {text!r}: write it as the plan does, e.g. 'P(Y | X)'")
-    targets, _, given = stripped[2:-1].partition("|")
-    names = [targets.split(","), given.split(",") if given else []]
-    if any(not name for part in names for name in part):
-        raise IdgenError(f"cannot read factor {text!r}: an empty variable name")
-    return frozenset(names[0]), frozenset(names[1])
+    from idgen.query import Query
+
+    try:
+        query = Query.parse(str(text))
+    except IdgenError as error:
+        raise IdgenError(f"cannot read factor {text!r}: write it as the plan does, e.g. 'P(Y | X)' ({error})") from None
+    if query.treatments:
+        raise IdgenError(f"cannot read factor {text!r}: a factor has no do(...); write it as the plan does")
+    return frozenset(query.outcomes), frozenset(query.conditions)
 
 
 def factor_key(task: Any) -> FactorKey:
