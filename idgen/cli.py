@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--synthetic-size", type=int, default=None)
     fit.add_argument(
+        "--types", default=None, metavar="VAR=KIND,...", help="variable kinds, e.g. T=discrete,Y=continuous"
+    )
+    fit.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE", help="backend option, e.g. steps=2000"
     )
     fit.set_defaults(handler=_fit)
@@ -122,6 +125,7 @@ def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from compiler import compile
+    from idgen.data import parse_types
     from idgen.runtime import fit
 
     graph = ADMG.load(args.graph)
@@ -131,6 +135,7 @@ def _fit(args: argparse.Namespace) -> int:
     network = fit(
         plan,
         data,
+        variable_types=parse_types(args.types) or None,
         backend=args.backend,
         workdir=args.workdir,
         seed=args.seed,

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from compiler.plan import OBSERVED, Plan, content_id, topological_ids
-from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
+from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows, type_reason
 from idgen.errors import DataError, IdgenError
+from idgen.names import quote_all
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
@@ -37,6 +38,25 @@ FREE_POOL_ROWS = 4096
 
 FactorKey = tuple[frozenset[str], frozenset[str]]
 """A factor as (targets, conditioning), so that ``P(Y | X, W)`` and ``P(Y|W,X)`` are the same key."""
+
+
+def backend_reason(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
+    """Why ``auto`` picks :func:`choose_backend`'s answer, in a few words.
+
+    Examples
+    --------
+    >>> d, c = VariableType("discrete", (), (0, 1)), VariableType("continuous", (1,))
+    >>> backend_reason(("Y",), ("X",), {"X": d, "Y": c})
+    'Y is continuous'
+    """
+    if all(types[v].kind == "discrete" for v in targets + conditioning):
+        return "every variable is discrete: exact counts"
+    images = [v for v in targets if types[v].kind == "image"]
+    if images:
+        return f"{quote_all(images)} {'is an image' if len(images) == 1 else 'are images'}"
+    others = [v for v in targets + conditioning if types[v].kind != "discrete"]
+    kinds = sorted({types[v].kind for v in others})
+    return f"{quote_all(others)} {'is' if len(others) == 1 else 'are'} {' and '.join(kinds)}"
 
 
 def choose_backend(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
@@ -72,6 +92,7 @@ def fit(
     options_by_factor: Mapping[str, Mapping[str, Any]] | None = None,
     tasks: Any = None,
     progress: bool = False,
+    verbose: bool = True,
     **backend_options: Any,
 ) -> Any:
     """Fit every task of ``plan`` on ``data`` and return the trained sampling network(s).
@@ -110,6 +131,8 @@ def fit(
         Returns ``None`` then, since the networks are not complete.
     progress : bool
         Show progress bars.
+    verbose : bool
+        Before any training, print each variable's type and each factor's backend, with the reason.
     **backend_options
         Options for the diffusion backends (``steps``, ``batch_size``, ``lr``, ``sampler_steps``, …).
 
@@ -160,6 +183,8 @@ def fit(
         by_factor,
         progress,
     )
+    if verbose:
+        print(runner.backend_report(variable_types or {}))
     if tasks is not None:
         runner.run_only([str(t) for t in ([tasks] if isinstance(tasks, str) else tasks)])
         return None
@@ -295,6 +320,24 @@ class _Runner:
             cls = get_backend(name)
             options = self._options_for(name, task)
             cls(task.targets, task.conditioning, self.types, **options)  # validates types and options up front
+
+    def backend_report(self, overrides: Mapping[str, Any]) -> str:
+        """Each variable's type and each factor's backend, with the reason for each."""
+        table = self.tables[OBSERVED]
+        lines = ["idgen fit: variables"]
+        for name, kind in self.types.items():
+            lines.append(f"  {quote_all([name])}: {kind.describe()} ({type_reason(name, table[name], overrides)})")
+        lines.append("idgen fit: factors")
+        for task in self.plan.tasks:
+            name = self._backend_for(task.targets, task.conditioning)
+            if any(target in self.per_variable for target in task.targets):
+                why = "chosen by backends="
+            elif self.backend != "auto":
+                why = f"backend={self.backend!r} for every factor"
+            else:
+                why = backend_reason(task.targets, task.conditioning, self.types)
+            lines.append(f"  {task.describe()} -> {name} ({why})")
+        return "\n".join(lines)
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
         for target in targets:
