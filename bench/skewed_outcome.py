@@ -49,7 +49,9 @@ def cell_means(network: Any, workdir: Path, data: Any, samples: int) -> list[dic
                 mask &= np.asarray(table[variable]).reshape(-1) == value
             if mask.sum() < 200:
                 continue
-            given = {v: np.full(samples, value, dtype=np.int64) for v, value in zip(task.conditioning, config, strict=True)}
+            given = {
+                v: np.full(samples, value, dtype=np.int64) for v, value in zip(task.conditioning, config, strict=True)
+            }
             drawn = factor.sample(given, samples, seed=1)[scenario.OUTCOME].reshape(-1)
             data_mean, model_mean = float(outcome[mask].mean()), float(drawn.mean())
             rows.append(
@@ -70,7 +72,7 @@ def _fitted_factor(network: Any, workdir: Path, task: Any) -> Any:
 
     if task.id in network.factors:
         return network.factors[task.id]
-    folder = next(p for p in (workdir / "tasks").iterdir() if p.name.startswith(task.id + "-") and p.is_dir())
+    folder = next(p for p in (workdir / "tasks").iterdir() if p.name.startswith(task.id + "-") and (p / "factor.json").is_file())
     return load_factor(folder)
 
 
@@ -87,7 +89,14 @@ def run(transform: str, data: Any, args: argparse.Namespace) -> dict[str, Any]:
         for t in (0, 1):
             drawn = network.sample(args.samples, do={scenario.TREATMENT: t}, seed=t)[scenario.OUTCOME].to_numpy()
             exact = scenario.truth(t, hole=False)
-            effects.append({"do": t, "sampled": float(drawn.mean()), "truth": exact, "relative_error": float(drawn.mean() / exact - 1)})
+            effects.append(
+                {
+                    "do": t,
+                    "sampled": float(drawn.mean()),
+                    "truth": exact,
+                    "relative_error": float(drawn.mean() / exact - 1),
+                }
+            )
         cells = cell_means(network, workdir, data, args.samples)
     return {"transform": transform, "fit_seconds": round(fit_seconds, 1), "effects": effects, "cells": cells}
 
@@ -101,7 +110,10 @@ def main() -> None:
     args = parser.parse_args()
     data = scenario.purchases(args.rows, seed=0, hole=False)
     y = data[scenario.OUTCOME]
-    print(f"{args.rows:,} rows; {scenario.OUTCOME}: 1%–99% {y.quantile(0.01):,.0f}–{y.quantile(0.99):,.0f}, max {y.max():,.0f}")
+    print(
+        f"{args.rows:,} rows; {scenario.OUTCOME}: 1%–99% {y.quantile(0.01):,.0f}–{y.quantile(0.99):,.0f}, "
+        f"max {y.max():,.0f}"
+    )
     results = []
     for transform in args.transforms.split(","):
         result = run(transform.strip(), data, args)
@@ -122,7 +134,13 @@ def main() -> None:
         print(f"  worst relative error {100 * worst:.2f} % (goal 2 %)")
     out = Path(__file__).parent / "results" / "skewed_outcome.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"rows": args.rows, "steps": args.steps, "samples": args.samples, "results": results}, indent=1, default=float))
+    out.write_text(
+        json.dumps(
+            {"rows": args.rows, "steps": args.steps, "samples": args.samples, "results": results},
+            indent=1,
+            default=float,
+        )
+    )
     print(f"wrote {out}")
 
 

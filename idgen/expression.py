@@ -132,7 +132,9 @@ class Product(Expr):
     def to_latex(self) -> str:
         if not self.factors:
             return "1"
-        return " ".join(f"\\left({f.to_latex()}\\right)" if isinstance(f, Ratio) else f.to_latex() for f in self.factors)
+        return " ".join(
+            f"\\left({f.to_latex()}\\right)" if isinstance(f, Ratio) else f.to_latex() for f in self.factors
+        )
 
     def size(self) -> int:
         return sum(f.size() for f in self.factors)

@@ -9,7 +9,6 @@ bitmasks (Python ints, bit ``i`` = the ``i``-th node of the graph's topological 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

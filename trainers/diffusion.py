@@ -61,7 +61,6 @@ from idgen.data import Table, VariableType, check_columns
 from idgen.errors import DataError, IdgenError
 from trainers.base import FactorModel, register_backend
 from trainers.conditioning import ConditionEncoder, category_indices, condition_tensors, images_to_model_range
-from trainers.transforms import TRANSFORMS, IdentityTransform, fit_transform, transform_from_json
 from trainers.loop import (
     LOOP_DEFAULTS,
     LoopSettings,
@@ -71,6 +70,7 @@ from trainers.loop import (
     resolve_mixed_precision,
     train,
 )
+from trainers.transforms import TRANSFORMS, IdentityTransform, fit_transform, transform_from_json
 
 __all__ = [
     "DiffusionFactor",

@@ -91,7 +91,9 @@ class QuantileTransform:
         inner = (np.arange(count) + 0.5) / count
         # the observed minimum and maximum are knots too, just outside the inner normal scores
         levels = np.concatenate([[0.0], inner, [1.0]])
-        scores = np.array([NormalDist().inv_cdf(float(p)) for p in np.concatenate([[0.25 / rows], inner, [1 - 0.25 / rows]])])
+        scores = np.array(
+            [NormalDist().inv_cdf(float(p)) for p in np.concatenate([[0.25 / rows], inner, [1 - 0.25 / rows]])]
+        )
         fitted = []
         for column in values.T:
             quantiles = np.quantile(column, levels)

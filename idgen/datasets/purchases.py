@@ -36,7 +36,12 @@ from idgen.graph import ADMG
 
 __all__ = ["GRAPH", "QUERY", "purchases", "truth", "COVARIATE", "TREATMENT", "MEDIATOR", "OUTCOME"]
 
-COVARIATE, TREATMENT, MEDIATOR, OUTCOME = "Returning Player", "Side-quest Engagement", "Guild Joined", "In-game Purchases"
+COVARIATE, TREATMENT, MEDIATOR, OUTCOME = (
+    "Returning Player",
+    "Side-quest Engagement",
+    "Guild Joined",
+    "In-game Purchases",
+)
 GRAPH = ADMG(
     directed=[
         (COVARIATE, TREATMENT),

@@ -26,9 +26,20 @@ import numpy as np
 
 from compiler.plan import OBSERVED, Plan, content_id, topological_ids
 from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows, type_reason
-from idgen.errors import DataError, IdgenError
+from idgen.errors import DataError, IdgenError, PositivityError
 from idgen.names import quote_all
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
+from idgen.runtime.support import (
+    MIN_SUPPORT,
+    FactorSupport,
+    SupportCell,
+    analyze_network,
+    check_policy,
+    input_states,
+    raise_or_warn,
+    scenarios,
+    summarize,
+)
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
 __all__ = ["fit", "choose_backend"]
@@ -93,6 +104,8 @@ def fit(
     tasks: Any = None,
     progress: bool = False,
     verbose: bool = True,
+    positivity: str = "warn",
+    min_support: int = MIN_SUPPORT,
     **backend_options: Any,
 ) -> Any:
     """Fit every task of ``plan`` on ``data`` and return the trained sampling network(s).
@@ -133,6 +146,15 @@ def fit(
         Show progress bars.
     verbose : bool
         Before any training, print each variable's type and each factor's backend, with the reason.
+    positivity : {"warn", "error", "ignore"}
+        What to do when a factor is asked about parent configurations with no training row (a hole) or
+        fewer than ``min_support`` rows (see :mod:`idgen.runtime.support`): ``"warn"`` emits one
+        :class:`~idgen.runtime.support.PositivityWarning`, ``"error"`` raises
+        :class:`~idgen.errors.PositivityError` (before drawing a D′ that would hit a hole, or at the
+        end), ``"ignore"`` only records it. The report is in ``fit_log.json`` and
+        ``network.support_report()``; the network's ``sample`` follows the same policy.
+    min_support : int
+        Training rows below which a parent configuration is reported as thin.
     **backend_options
         Options for the diffusion backends (``steps``, ``batch_size``, ``lr``, ``sampler_steps``, …).
 
@@ -141,6 +163,9 @@ def fit(
     SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
     """
     start = time.perf_counter()
+    check_policy(positivity)
+    if isinstance(min_support, bool) or not isinstance(min_support, (int, np.integer)) or min_support < 1:
+        raise IdgenError(f"min_support must be a positive integer, got {min_support!r}")
     used_columns = _observed_columns(plan)
     table = as_table(data, required=used_columns)
     table = {c: table[c] for c in used_columns}
@@ -183,6 +208,7 @@ def fit(
         by_factor,
         progress,
     )
+    runner.positivity, runner.min_support = positivity, int(min_support)
     if verbose:
         print(runner.backend_report(variable_types or {}))
     if tasks is not None:
@@ -195,9 +221,20 @@ def fit(
         factors = {node.task: runner.factors[node.task] for node in item.network.nodes}
         free = {v: pool[v] for v in item.free_inputs}
         networks[item.query] = SamplingNetwork(item, factors, types, free)
+        runner.check_query_support(item, networks[item.query], pool)
     datasets = {key: f"datasets/{key}-{value}" for key, value in runner.keys.items() if key != OBSERVED}
-    summary = {"seconds": time.perf_counter() - start, "tasks": runner.task_log, "datasets": datasets}
+    summary = {
+        "seconds": time.perf_counter() - start,
+        "tasks": runner.task_log,
+        "datasets": datasets,
+        "support": runner.support_log(),
+    }
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
+    problems = [cell for cell in runner.support_cells if cell.status != "ok"]
+    if problems:
+        unsupported = any(cell.status != "thin" for cell in problems)
+        policy = positivity if unsupported or positivity != "error" else "warn"  # thin cells only warn
+        raise_or_warn(policy, "fit: " + summarize(runner.support_cells, runner.min_support))
     return next(iter(networks.values())) if len(networks) == 1 else networks
 
 
@@ -312,7 +349,59 @@ class _Runner:
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
         self.factors: dict[str, FactorModel] = {}
         self.task_log: list[dict[str, Any]] = []
+        self.supports: dict[str, FactorSupport] = {}
+        self.support_cells: list[SupportCell] = []
+        self.support_notes: list[str] = []
+        self.positivity, self.min_support = "warn", MIN_SUPPORT
         self._check_types()
+
+    # -------------------------------------------------------------- support (positivity)
+    def _record_support(self, task: Any) -> None:
+        """What ``task``'s factor was trained on, for the support report and for sampling."""
+        if task.id not in self.supports:
+            self.supports[task.id] = FactorSupport.from_table(
+                task.id, task.describe(), task.targets, task.conditioning, self.tables[task.source], self.types
+            )
+
+    def _check_support(self, network: Any, start: Any, label: str) -> None:
+        cells, note = analyze_network(network, self.supports, self.types, start, label, self.min_support)
+        self.support_cells.extend(cells)
+        if note:
+            self.support_notes.append(note)
+        holes = [cell for cell in cells if cell.status == "hole"]
+        if holes and self.positivity == "error":
+            raise PositivityError(f"before drawing {label}: " + summarize(cells, self.min_support))
+
+    def check_query_support(self, item: Any, network: SamplingNetwork, pool: Table) -> None:
+        """Analyze a query network's support and hand the network what it needs to check its samples."""
+        observed = self.tables[OBSERVED]
+        fixed = tuple(item.treatments) + tuple(item.conditions)
+        start = scenarios(item.network.inputs, fixed, self.types, observed, pool)
+        self._check_support(item.network, start, item.query)
+        # the report of this query: its own network and every D′ its factors were trained on, recursively
+        labels, tasks = {item.query}, [node.task for node in item.network.nodes]
+        while tasks:
+            source = self.plan.task(tasks.pop()).source
+            if source != OBSERVED and f"D′ [{source}]" not in labels:
+                labels.add(f"D′ [{source}]")
+                dataset = self.plan.dataset(source)
+                tasks.extend(node.task for node in dataset.network.nodes) if dataset.network else None
+        network.attach_support(
+            {node.task: self.supports[node.task] for node in item.network.nodes},
+            [cell for cell in self.support_cells if cell.network in labels],
+            self.positivity,
+            self.min_support,
+        )
+
+    def support_log(self) -> dict[str, Any]:
+        """The ``support`` entry of ``fit_log.json``: policy, threshold and every hole or thin cell."""
+        return {
+            "policy": self.positivity,
+            "min_support": self.min_support,
+            "problems": [cell.as_dict() for cell in self.support_cells if cell.status != "ok"],
+            "configurations_checked": len(self.support_cells),
+            "notes": self.support_notes,
+        }
 
     def _check_types(self) -> None:
         for task in self.plan.tasks:
@@ -396,6 +485,7 @@ class _Runner:
                 f"task {task_id} ({task.describe()}) must be fitted before the dataset it feeds; run its stage first"
             )
         self.factors[task_id] = self._load_factor(task)
+        self._record_support(task)
 
     def _load_factor(self, task: Any) -> FactorModel:
         """The saved factor of ``task``, with this run's sampling options (they are not part of its key)."""
@@ -433,6 +523,7 @@ class _Runner:
         folder = self._task_folder(task)
         if (folder / "factor.json").is_file():
             self.factors[task.id] = self._load_factor(task)
+            self._record_support(task)
             self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "resumed": True})
             return
         table = self.tables[task.source]
@@ -446,6 +537,7 @@ class _Runner:
         record = model.fit({c: table[c] for c in columns}, seed=node_seed(self.seed, task.id), workdir=work)
         _on_main_process(lambda: model.save(folder))
         self.factors[task.id] = model
+        self._record_support(task)
         self.task_log.append(
             {"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record}
         )
@@ -478,6 +570,12 @@ class _Runner:
         )
         folder = self.workdir / "datasets" / f"{dataset.id}-{key}"
         self.keys[dataset.id] = key
+        source_table = self.tables[dataset.input_source]
+        self._check_support(
+            network,
+            [("", input_states(source_table, network.inputs, self.types))],
+            f"D′ [{dataset.id}]",
+        )
         if (folder / "data.safetensors").is_file():
             self.tables[dataset.id] = dict(load_file(str(folder / "data.safetensors")))
             return
@@ -486,7 +584,15 @@ class _Runner:
             0, num_rows(source), size=self.size
         )
         inputs = take_rows({v: source[v] for v in network.inputs}, rows)
-        values = run_network(network, self.factors, inputs, self.size, node_seed(self.seed, dataset.id))
+        values = run_network(
+            network,
+            self.factors,
+            inputs,
+            self.size,
+            node_seed(self.seed, dataset.id),
+            supports=self.supports,
+            fill=self.positivity != "error",
+        )
         produced: Table = dict(inputs)
         for variable, node in network.outputs:
             produced[variable] = values[node][variable]

@@ -17,11 +17,20 @@ import numpy as np
 from compiler.plan import INPUT, Network, QueryNetwork
 from idgen.data import Table, VariableType, num_rows, take_rows
 from idgen.errors import DataError, IdgenError
+from idgen.runtime.support import (
+    FactorSupport,
+    SupportCell,
+    check_policy,
+    check_rows,
+    fill_from_marginal,
+    raise_or_warn,
+)
 from trainers.base import FactorModel, atomic_folder, load_factor
 
 __all__ = ["SamplingNetwork", "run_network", "node_seed"]
 
 NETWORK_FILE = "network.json"
+SUPPORT_FILE = "support.json"
 
 
 def node_seed(seed: int, *parts: object) -> int:
@@ -37,9 +46,20 @@ def node_seed(seed: int, *parts: object) -> int:
 
 
 def run_network(
-    network: Network, factors: Mapping[str, FactorModel], inputs: Table, n: int, seed: int
+    network: Network,
+    factors: Mapping[str, FactorModel],
+    inputs: Table,
+    n: int,
+    seed: int,
+    supports: Mapping[str, FactorSupport] | None = None,
+    hits: dict[str, int] | None = None,
+    fill: bool = False,
 ) -> dict[str, Table]:
     """Sample every node of ``network`` in order for ``n`` rows; ``inputs`` holds the external columns.
+
+    With ``supports`` (task id → :class:`~idgen.runtime.support.FactorSupport`), the rows each factor
+    gets at parent values no training row had are counted into ``hits`` (factor → rows); with ``fill``,
+    a tabular factor draws those rows from its targets' training marginal instead of refusing them.
 
     Returns the sampled values per node name (each a table of that node's variables).
     """
@@ -54,8 +74,35 @@ def run_network(
                 conditioning[variable] = inputs[source[len(INPUT) :]]
             else:
                 conditioning[variable] = values[source][variable]
+        support = supports.get(node.task) if supports else None
+        if support is not None and conditioning:
+            unsupported = check_rows(support, conditioning)
+            count = int(unsupported.sum())
+            if count and hits is not None:
+                hits[support.factor] = hits.get(support.factor, 0) + count
+            if count and fill and factors[node.task].backend == "tabular":
+                values[node.name] = _sample_filling_holes(
+                    factors[node.task], support, conditioning, unsupported, node_seed(seed, node.name)
+                )
+                continue
         values[node.name] = factors[node.task].sample(conditioning, n, seed=node_seed(seed, node.name))
     return values
+
+
+def _sample_filling_holes(
+    factor: FactorModel, support: FactorSupport, conditioning: Table, unsupported: np.ndarray, seed: int
+) -> Table:
+    """Supported rows from ``factor``, the others from its targets' training marginal."""
+    supported = np.flatnonzero(~unsupported)
+    filled = fill_from_marginal(support, int(unsupported.sum()), node_seed(seed, "holes"))
+    out = {v: np.empty((len(unsupported), *filled[v].shape[1:]), dtype=filled[v].dtype) for v in filled}
+    for v in filled:
+        out[v][unsupported] = filled[v]
+    if len(supported):
+        drawn = factor.sample(take_rows(conditioning, supported), len(supported), seed=seed)
+        for v in filled:
+            out[v][supported] = drawn[v]
+    return out
 
 
 class SamplingNetwork:
@@ -88,6 +135,36 @@ class SamplingNetwork:
             raise IdgenError(f"no trained factor for task(s) {', '.join(missing)}")
         if query.free_inputs and num_rows(self.free_pool) == 0:
             raise IdgenError(f"free inputs {', '.join(query.free_inputs)} need a pool of observed values")
+        self.supports: dict[str, FactorSupport] = {}
+        self.support_cells: list[SupportCell] = []
+        self.positivity = "warn"
+        self.min_support = 20
+        self.refit: Any = None  # set by fit: a callable refitting the same plan on other rows (bootstrap)
+
+    # ------------------------------------------------------------------ support (positivity)
+    def attach_support(
+        self, supports: Mapping[str, FactorSupport], cells: list[SupportCell], policy: str, min_support: int
+    ) -> None:
+        """Hand the network its factors' training support and the fit's report (``fit`` calls this)."""
+        self.supports = dict(supports)
+        self.support_cells = list(cells)
+        self.positivity = check_policy(policy)
+        self.min_support = int(min_support)
+
+    def support_report(self, everything: bool = False) -> Any:
+        """The support report as a DataFrame: one row per (factor, parent configuration) it is asked about.
+
+        Columns: ``network``, ``factor``, ``configuration``, ``rows`` (training rows), ``status`` (``hole``,
+        ``thin``, ``out of range`` or ``ok``), ``mass`` (largest share of the network's draws reaching it,
+        over its do/given values), ``scenario`` (where that share is reached) and ``task``. Only the
+        problems unless ``everything``; the worst first.
+        """
+        import pandas as pd
+
+        columns = ["network", "factor", "configuration", "rows", "status", "mass", "scenario", "task"]
+        rows = [c.as_dict() for c in self.support_cells if everything or c.status != "ok"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values(["mass"], ascending=False, kind="stable").reset_index(drop=True)
 
     def __repr__(self) -> str:
         return f"SamplingNetwork({self.query.query}, {len(self.query.network.nodes)} node(s))"
@@ -104,13 +181,20 @@ class SamplingNetwork:
         given: Mapping[str, Any] | None = None,
         seed: int = 0,
         batch_size: int | None = None,
+        positivity: str | None = None,
     ) -> Any:
         """Draw ``n`` samples of the outcomes under ``do`` (and ``given`` for a conditional query).
 
         Values in ``do``/``given`` are one value for all rows or one per row. Returns a pandas
         DataFrame when every outcome is discrete or scalar continuous, else a dict of torch tensors.
         Same seed, same samples.
+
+        Rows that reach a factor at parent values none of its training rows had are counted and
+        handled by ``positivity`` (default: the policy ``fit`` was given): ``"warn"`` (one
+        :class:`~idgen.runtime.support.PositivityWarning`; a tabular factor draws such rows from its
+        targets' marginal), ``"error"`` (:class:`~idgen.errors.PositivityError`) or ``"ignore"``.
         """
+        policy = check_policy(positivity if positivity is not None else self.positivity)
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
             raise DataError(f"n must be a positive integer, got {n!r}")
         n = int(n)
@@ -123,6 +207,7 @@ class SamplingNetwork:
             inputs.update(take_rows({v: self.free_pool[v] for v in self.query.free_inputs}, rows))
         batch = n if batch_size is None else max(1, int(batch_size))
         parts: list[Table] = []
+        hits: dict[str, int] = {}
         for k, start in enumerate(range(0, n, batch)):
             rows_in_batch = min(batch, n - start)
             values = run_network(
@@ -131,8 +216,18 @@ class SamplingNetwork:
                 take_rows(inputs, slice(start, start + rows_in_batch)),
                 rows_in_batch,
                 node_seed(seed, "batch", k),
+                supports=self.supports,
+                hits=hits,
+                fill=policy != "error",
             )
             parts.append({v: values[node][v] for v, node in self.query.network.outputs})
+        if hits:
+            counted = "; ".join(f"{factor}: {rows:,} row(s)" for factor, rows in sorted(hits.items()))
+            raise_or_warn(
+                policy,
+                f"sample: of {n:,} rows, some reached parent values no training row had ({counted}); "
+                "see support_report()",
+            )
         result = {v: np.concatenate([p[v] for p in parts]) for v in self.outcomes}
         return _present(result, self.types)
 
@@ -174,6 +269,14 @@ class SamplingNetwork:
                 "factors": sorted(self.factors),
             }
             (folder / NETWORK_FILE).write_text(json.dumps(header, indent=1))
+            if self.supports:
+                support = {
+                    "policy": self.positivity,
+                    "min_support": self.min_support,
+                    "factors": {task: s.to_json() for task, s in self.supports.items()},
+                    "cells": [cell.as_dict() for cell in self.support_cells],
+                }
+                (folder / SUPPORT_FILE).write_text(json.dumps(support))
 
     @classmethod
     def load(cls, path: str | Path) -> SamplingNetwork:
@@ -191,7 +294,17 @@ class SamplingNetwork:
         pool_file = folder / "free_inputs.safetensors"
         pool = dict(load_file(str(pool_file))) if pool_file.is_file() else {}
         types = {v: VariableType.from_json(t) for v, t in header["types"].items()}
-        return cls(QueryNetwork.from_json(header["query"]), factors, types, pool)
+        network = cls(QueryNetwork.from_json(header["query"]), factors, types, pool)
+        support_file = folder / SUPPORT_FILE
+        if support_file.is_file():
+            support = json.loads(support_file.read_text())
+            network.attach_support(
+                {task: FactorSupport.from_json(spec) for task, spec in support["factors"].items()},
+                [SupportCell(**cell) for cell in support["cells"]],
+                support["policy"],
+                support["min_support"],
+            )
+        return network
 
 
 def _broadcast(variable: str, value: Any, kind: VariableType, n: int, role: str) -> np.ndarray:
