@@ -72,7 +72,9 @@ def _fitted_factor(network: Any, workdir: Path, task: Any) -> Any:
 
     if task.id in network.factors:
         return network.factors[task.id]
-    folder = next(p for p in (workdir / "tasks").iterdir() if p.name.startswith(task.id + "-") and (p / "factor.json").is_file())
+    folder = next(
+        p for p in (workdir / "tasks").iterdir() if p.name.startswith(task.id + "-") and (p / "factor.json").is_file()
+    )
     return load_factor(folder)
 
 

@@ -9,6 +9,8 @@ Examples::
     idgen compile "P(Y | do(X))" --graph napkin.json --png plan.png --json plan.json
     idgen fit "P(Y | do(X))" --graph napkin.json --data data.csv --workdir runs/napkin
     idgen sample runs/napkin/network -n 1000 --do X=1 --out samples.csv
+    idgen effect 'P("In-game Purchases" | do("Side-quest Engagement"))' --graph g.json --data d.csv \
+        --do "Side-quest Engagement=0,1" --bootstrap 200
 """
 
 from __future__ import annotations
@@ -72,6 +74,27 @@ def _parser() -> argparse.ArgumentParser:
         "--option", action="append", default=[], metavar="KEY=VALUE", help="backend option, e.g. steps=2000"
     )
     fit.set_defaults(handler=_fit)
+
+    effect = commands.add_parser(
+        "effect", help="fit a query on CSV data and print its effect: means or probabilities, contrasts, intervals"
+    )
+    effect.add_argument("query", help="e.g. 'P(\"In-game Purchases\" | do(\"Side-quest Engagement\"))'")
+    effect.add_argument("--graph", required=True)
+    effect.add_argument("--data", required=True, help="CSV file with a column per variable")
+    effect.add_argument(
+        "--do", action="append", default=[], metavar="VAR=V1,V2", help="values to compare, e.g. T=0,1"
+    )
+    effect.add_argument("--outcome", default=None, help="the outcome to summarize (default: the query's only one)")
+    effect.add_argument("--workdir", default=None, help="artifacts folder (default: a temporary one)")
+    effect.add_argument("--types", default=None, metavar="VAR=KIND,...")
+    effect.add_argument("--backend", default="auto")
+    effect.add_argument("--bootstrap", type=int, default=0, help="refits on resampled rows for intervals")
+    effect.add_argument("--level", type=float, default=0.95)
+    effect.add_argument("-n", type=int, default=10_000, help="samples per intervention value")
+    effect.add_argument("--seed", type=int, default=0)
+    effect.add_argument("--positivity", default="warn", help="warn, error or ignore")
+    effect.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+    effect.set_defaults(handler=_effect)
 
     sample = commands.add_parser("sample", help="sample a saved network")
     sample.add_argument("network", help="folder written by 'idgen fit' (WORKDIR/network)")
@@ -146,7 +169,58 @@ def _fit(args: argparse.Namespace) -> int:
     target = Path(args.workdir) / "network"
     network.save(target)
     print(plan.as_text())
+    _print_support(network)
     print(f"saved the sampling network to {target}")
+    return 0
+
+
+def _print_support(network: Any) -> None:
+    report = network.support_report()
+    if report.empty:
+        print(f"support: every factor has at least {network.min_support} training rows where it is asked")
+        return
+    print(f"support: {len(report)} hole(s) or thin cell(s) (< {network.min_support} training rows):")
+    for row in report.itertuples():
+        where = f" under {row.scenario}" if row.scenario else ""
+        print(
+            f"  [{row.status}] {row.factor} at {row.configuration}: {row.rows} row(s), "
+            f"{100 * row.mass:.1f}% of {row.network}{where}"
+        )
+
+
+def _effect(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from compiler import compile
+    from idgen.data import parse_types
+    from idgen.runtime import fit
+
+    graph = ADMG.load(args.graph)
+    plan = compile(graph, args.query)
+    data = _read_csv(args.data, pd)
+    do: dict[str, list[object]] = {}
+    for text in args.do:
+        key, _, raw = text.rpartition("=")
+        if not key.strip() or not raw.strip():
+            raise IdgenError(f"--do takes VAR=V1,V2,..., got {text!r}")
+        do[key.strip()] = [_assignment(f"{key}={value}", "--do")[1] for value in raw.split(",")]
+    options: dict[str, Any] = dict(_assignment(text, "--option", numeric=True) for text in args.option)
+    network = fit(
+        plan,
+        data,
+        variable_types=parse_types(args.types) or None,
+        backend=args.backend,
+        workdir=args.workdir,
+        seed=args.seed,
+        positivity=args.positivity,
+        **options,
+    )
+    _print_support(network)
+    table = network.effect(args.outcome, do, n=args.n, seed=args.seed, bootstrap=args.bootstrap, level=args.level)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False))
+    if args.bootstrap:
+        print(f"intervals: {100 * args.level:g}% percentile, {args.bootstrap} bootstrap refits")
     return 0
 
 

@@ -222,6 +222,32 @@ def fit(
         free = {v: pool[v] for v in item.free_inputs}
         networks[item.query] = SamplingNetwork(item, factors, types, free)
         runner.check_query_support(item, networks[item.query], pool)
+
+        def refit(rows: Table, folder: Path, query: str = item.query) -> Any:
+            """The same fit on other rows (for ``effect(bootstrap=...)``)."""
+            refitted = fit(
+                plan,
+                rows,
+                backend=backend,
+                workdir=folder,
+                seed=seed,
+                synthetic_size=synthetic_size,
+                variable_types=variable_types,
+                backends=backends,
+                options_by_backend=options_by_backend,
+                options_by_variable=options_by_variable,
+                options_by_factor=options_by_factor,
+                verbose=False,
+                positivity="ignore",
+                min_support=min_support,
+                **backend_options,
+            )
+            return refitted[query] if isinstance(refitted, dict) else refitted
+
+        networks[item.query].refit = refit
+        networks[item.query].training_table = table
+        networks[item.query].plan_factors = list(runner.factors.values())
+        networks[item.query].fit_seconds = time.perf_counter() - start
     datasets = {key: f"datasets/{key}-{value}" for key, value in runner.keys.items() if key != OBSERVED}
     summary = {
         "seconds": time.perf_counter() - start,

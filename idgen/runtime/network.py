@@ -139,7 +139,35 @@ class SamplingNetwork:
         self.support_cells: list[SupportCell] = []
         self.positivity = "warn"
         self.min_support = 20
-        self.refit: Any = None  # set by fit: a callable refitting the same plan on other rows (bootstrap)
+        # set by fit, for effect(bootstrap=...): refit the same plan on other rows, the rows it was fitted on
+        self.refit: Any = None
+        self.training_table: Table | None = None
+        self.plan_factors: list[FactorModel] = list(self.factors.values())
+        self.fit_seconds: float | None = None
+
+    # ------------------------------------------------------------------ effects
+    def effect(
+        self,
+        outcome: str | None = None,
+        do: Mapping[str, Any] | None = None,
+        *,
+        given: Mapping[str, Any] | None = None,
+        n: int = 10_000,
+        seed: int = 0,
+        bootstrap: int = 0,
+        level: float = 0.95,
+        progress: bool = True,
+    ) -> Any:
+        """Interventional means or probabilities per ``do`` value, contrasts, Monte Carlo standard errors
+        and, with ``bootstrap=B``, percentile intervals from ``B`` refits; see :func:`idgen.runtime.effect.effect`.
+
+        >>> # net.effect("Y", do={"T": [0, 1]}, bootstrap=200, level=0.9)  # doctest: +SKIP
+        """
+        from idgen.runtime.effect import effect
+
+        return effect(
+            self, outcome, do, given=given, n=n, seed=seed, bootstrap=bootstrap, level=level, progress=progress
+        )
 
     # ------------------------------------------------------------------ support (positivity)
     def attach_support(

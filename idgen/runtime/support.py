@@ -192,7 +192,9 @@ class FactorSupport:
             int(spec["rows"]),
         )
         width = len(spec["marginal_values"][0]) if spec["marginal_values"] else 0
-        support.marginal_values = np.asarray(spec["marginal_values"], dtype=np.int64).reshape(len(spec["marginal_values"]), width)
+        support.marginal_values = np.asarray(spec["marginal_values"], dtype=np.int64).reshape(
+            len(spec["marginal_values"]), width
+        )
         support.marginal_probabilities = np.asarray(spec["marginal_probabilities"], dtype=np.float64)
         return support
 
