@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--samples", type=int, default=40_000)
     parser.add_argument("--transforms", default="auto,none", help="comma-separated target_transform values")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "skewed_outcome.json"))
     args = parser.parse_args()
     data = scenario.purchases(args.rows, seed=0, hole=False)
     y = data[scenario.OUTCOME]
@@ -134,7 +135,7 @@ def main() -> None:
             )
         worst = max(abs(e["relative_error"]) for e in result["effects"] + result["cells"])
         print(f"  worst relative error {100 * worst:.2f} % (goal 2 %)")
-    out = Path(__file__).parent / "results" / "skewed_outcome.json"
+    out = Path(args.out)
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         json.dumps(
