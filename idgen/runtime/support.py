@@ -244,7 +244,7 @@ def input_states(
     for k, config in enumerate(configs):
         by_name = dict(zip(discrete, (int(x) for x in config), strict=True))
         rows = index == k
-        state = []
+        state: list[Value] = []
         for variable in variables:
             kind = types[variable].kind
             if kind == "discrete":

@@ -209,7 +209,9 @@ def _coverage(repetitions: int, replicates: int, rows: int) -> int:
     for repetition in range(repetitions):
         data = scm.sample(rows, seed=100 + repetition)
         network = idgen.fit(idgen.compile(BACKDOOR, "P(Y | do(X))"), data, backend="tabular", verbose=False)
-        table = network.effect("Y", do={"X": [0, 1]}, n=2000, seed=repetition, bootstrap=replicates, level=0.9)
+        table = network.effect(
+            "Y", do={"X": [0, 1]}, n=2000, seed=repetition, bootstrap=replicates, level=0.9, progress=False
+        )
         contrast = table[(table.kind == "contrast") & (table.statistic == "P(Y=1)")].iloc[0]
         covered += bool(contrast.low <= truth[1] - truth[0] <= contrast.high)
     return covered
