@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from idgen.trace import Hedge
 
-__all__ = ["IdgenError", "GraphError", "QueryError", "NotIdentifiable", "DataError", "PositivityError"]
+__all__ = [
+    "IdgenError",
+    "GraphError",
+    "QueryError",
+    "NotIdentifiable",
+    "DataError",
+    "PositivityError",
+    "PositivityWarning",
+]
 
 
 class IdgenError(ValueError):
@@ -32,6 +40,10 @@ class DataError(IdgenError):
 
 class PositivityError(DataError):
     """A conditional model was asked about a configuration never seen in its training data."""
+
+
+class PositivityWarning(UserWarning):
+    """A factor is asked about parent configurations it has no (or too few) training rows for."""
 
 
 class NotIdentifiable(IdgenError):

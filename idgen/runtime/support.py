@@ -29,7 +29,7 @@ import numpy as np
 
 from compiler.plan import INPUT, Network
 from idgen.data import Table, VariableType, num_rows
-from idgen.errors import IdgenError, PositivityError
+from idgen.errors import IdgenError, PositivityError, PositivityWarning
 from idgen.names import quote
 
 __all__ = [
@@ -52,10 +52,6 @@ MAX_STATES = 200_000
 MAX_SCENARIOS = 256
 #: a continuous parent may exceed its observed range by this share of the range's width before it counts
 RANGE_MARGIN = 0.05
-
-
-class PositivityWarning(UserWarning):
-    """A factor is asked about parent configurations it has no (or too few) training rows for."""
 
 
 def check_policy(policy: str) -> str:
