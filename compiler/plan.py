@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idgen.errors import IdgenError
+from idgen.names import quote_all
 
 __all__ = [
     "TrainTask",
@@ -88,9 +89,9 @@ class TrainTask:
 
     def describe(self) -> str:
         if self.kind == AUTOENCODER:
-            return f"autoencoder({', '.join(self.targets)})"
-        given = f" | {', '.join(self.conditioning)}" if self.conditioning else ""
-        return f"P({', '.join(self.targets)}{given})"
+            return f"autoencoder({quote_all(self.targets)})"
+        given = f" | {quote_all(self.conditioning)}" if self.conditioning else ""
+        return f"P({quote_all(self.targets)}{given})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -482,6 +483,9 @@ class Plan:
 
     def to_dot(self) -> str:
         """Graphviz DOT of both edge kinds: dashed *trains-on*, solid *feeds*."""
+        return _dot_text(self._dot_lines())
+
+    def _dot_lines(self) -> str:
         lines = ["digraph plan {", "  rankdir=LR; node [fontname=Helvetica, fontsize=10];"]
         for dataset in self.datasets:
             label = "D (observed)" if dataset.kind == OBSERVED else f"D′ {dataset.id}\\n{dataset.kind}"
@@ -518,6 +522,18 @@ class Plan:
         from compiler.render import render_plan
 
         render_plan(self, path)
+
+
+def _dot_text(text: str) -> str:
+    """Escape the double quotes that quoted variable names put inside DOT's double-quoted labels."""
+    out = []
+    for line in text.split("\n"):
+        if 'label="' in line:
+            head, _, rest = line.partition('label="')
+            label, _, tail = rest.rpartition('"')
+            line = head + 'label="' + label.replace('\\"', '"').replace('"', '\\"') + '"' + tail
+        out.append(line)
+    return "\n".join(out)
 
 
 def _chain_text(network: Network, plan: Plan) -> str:

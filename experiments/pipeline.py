@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import idgen
 from compiler import Plan
+from idgen.data import parse_types
 from idgen.runtime.fit import factor_key, parse_factor
 
 #: data.kind → scenario module (in this folder)
@@ -105,7 +106,9 @@ def fit_plan(
     executor_name = executor.pop("name")
     by_variable = dict(backend.get("by_variable") or {})
     by_factor = dict(backend.get("by_factor") or {})
+    types = {**data.variable_types, **parse_types(cfg.data.get("types"))}  # hydra: data.types={T: discrete}
     if only_what_applies:
+        types = {v: kind for v, kind in types.items() if v in plan.graph["nodes"]}
         factors = {factor_key(task) for task in plan.tasks}
         by_variable = {v: o for v, o in by_variable.items() if v in plan.graph["nodes"]}
         by_factor = {f: o for f, o in by_factor.items() if parse_factor(f) in factors}
@@ -116,7 +119,7 @@ def fit_plan(
         workdir=workdir or cfg.artifacts,
         seed=cfg.seed,
         synthetic_size=backend.get("synthetic_size"),
-        variable_types=data.variable_types or None,
+        variable_types=types or None,
         backends=backend.get("per_variable") or None,
         options_by_backend=backend.get("by_backend") or None,
         options_by_variable=by_variable or None,

@@ -30,6 +30,7 @@ _EXPORTS = {
     "NotIdentifiable": "idgen.errors",
     "DataError": "idgen.errors",
     "PositivityError": "idgen.errors",
+    "PositivityWarning": "idgen.errors",
     "VariableType": "idgen.data",
     "compile": "compiler",
     "compile_many": "compiler",

@@ -9,6 +9,8 @@ Examples::
     idgen compile "P(Y | do(X))" --graph napkin.json --png plan.png --json plan.json
     idgen fit "P(Y | do(X))" --graph napkin.json --data data.csv --workdir runs/napkin
     idgen sample runs/napkin/network -n 1000 --do X=1 --out samples.csv
+    idgen effect 'P("In-game Purchases" | do("Side-quest Engagement"))' --graph g.json --data d.csv \
+        --do "Side-quest Engagement=0,1" --bootstrap 200
 
 Errors: every bad input ends in one line on stderr (``error: ...``) and exit status 2 for a malformed
 request (flags, paths, numbers, options, query) or 1 for a problem with the data, the graph or a saved
@@ -147,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=_integer(0), default=0)
     fit.add_argument("--synthetic-size", type=_integer(1), default=None)
     fit.add_argument(
+        "--types", default=None, metavar="VAR=KIND,...", help="variable kinds, e.g. T=discrete,Y=continuous"
+    )
+    fit.add_argument(
         "--option",
         action="append",
         default=[],
@@ -154,6 +159,30 @@ def _parser() -> argparse.ArgumentParser:
         help="backend option, e.g. steps=2000 or block_out_channels=[32,64] (JSON lists)",
     )
     fit.set_defaults(handler=_fit)
+
+
+    effect = commands.add_parser(
+        "effect",
+        parents=[common],
+        help="fit a query on CSV data and print its effect: means or probabilities, contrasts, intervals"
+    )
+    effect.add_argument("query", help="e.g. 'P(\"In-game Purchases\" | do(\"Side-quest Engagement\"))'")
+    effect.add_argument("--graph", required=True)
+    effect.add_argument("--data", required=True, help="CSV file with a column per variable")
+    effect.add_argument(
+        "--do", action="append", default=[], metavar="VAR=V1,V2", help="values to compare, e.g. T=0,1"
+    )
+    effect.add_argument("--outcome", default=None, help="the outcome to summarize (default: the query's only one)")
+    effect.add_argument("--workdir", default=None, help="artifacts folder (default: a temporary one)")
+    effect.add_argument("--types", default=None, metavar="VAR=KIND,...")
+    effect.add_argument("--backend", default="auto")
+    effect.add_argument("--bootstrap", type=int, default=0, help="refits on resampled rows for intervals")
+    effect.add_argument("--level", type=float, default=0.95)
+    effect.add_argument("-n", type=int, default=10_000, help="samples per intervention value")
+    effect.add_argument("--seed", type=int, default=0)
+    effect.add_argument("--positivity", default="warn", help="warn, error or ignore")
+    effect.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+    effect.set_defaults(handler=_effect)
 
     sample = commands.add_parser("sample", parents=[common], help="sample a saved network")
     sample.add_argument("network", help="folder written by 'idgen fit' (WORKDIR/network)")
@@ -178,8 +207,7 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"hedge: {error.hedge}")
         return 1
     print(trace.explain())
-    estimand = trace.estimand()
-    print(f"estimand (LaTeX): {estimand.to_latex()}")
+    print(f"estimand (LaTeX): {trace.latex()}")
     free = trace.free_inputs()
     if free:
         print(f"free inputs (any value gives the same answer): {', '.join(sorted(free))}")
@@ -213,6 +241,7 @@ def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from compiler import compile
+    from idgen.data import parse_types
     from idgen.runtime import fit
 
     graph_file = _graph_file(args.graph)
@@ -224,6 +253,7 @@ def _fit(args: argparse.Namespace) -> int:
     network = fit(
         plan,
         data,
+        variable_types=parse_types(args.types) or None,
         backend=args.backend,
         workdir=workdir,
         seed=args.seed,
@@ -234,7 +264,62 @@ def _fit(args: argparse.Namespace) -> int:
     target = workdir / "network"
     network.save(target)
     print(plan.as_text())
+    _print_support(network)
     print(f"saved the sampling network to {target}")
+    return 0
+
+
+def _print_support(network: Any) -> None:
+    report = network.support_report()
+    if report.empty:
+        print(f"support: every factor has at least {network.min_support} training rows where it is asked")
+        return
+    print(f"support: {len(report)} hole(s) or thin cell(s) (< {network.min_support} training rows):")
+    for row in report.itertuples():
+        where = f" under {row.scenario}" if row.scenario else ""
+        print(
+            f"  [{row.status}] {row.factor} at {row.configuration}: {row.rows} row(s), "
+            f"{100 * row.mass:.1f}% of {row.network}{where}"
+        )
+
+
+def _effect(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from compiler import compile
+    from idgen.data import parse_types
+    from idgen.runtime import fit
+
+    graph_file = _graph_file(args.graph)
+    data_file = input_file(args.data, "--data")
+    workdir = output_folder(args.workdir, "--workdir") if args.workdir else None
+    options = _options(args.option)
+    do: dict[str, list[float | int]] = {}
+    for text in args.do:
+        key, raw = _split(text, "--do")
+        if key in do:
+            raise UsageError(f"--do {key} is given twice")
+        if not raw:
+            raise UsageError(f"--do takes VAR=V1,V2,..., got {text!r}")
+        do[key] = [_number(value.strip(), f"--do {key}") for value in raw.split(",")]
+    plan = compile(ADMG.load(graph_file), args.query)
+    data = _read_csv(data_file, pd)
+    network = fit(
+        plan,
+        data,
+        variable_types=parse_types(args.types) or None,
+        backend=args.backend,
+        workdir=workdir,
+        seed=args.seed,
+        positivity=args.positivity,
+        **options,
+    )
+    _print_support(network)
+    table = network.effect(args.outcome, do, n=args.n, seed=args.seed, bootstrap=args.bootstrap, level=args.level)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False))
+    if args.bootstrap:
+        print(f"intervals: {100 * args.level:g}% percentile, {args.bootstrap} bootstrap refits")
     return 0
 
 
@@ -378,9 +463,10 @@ def _assignments(texts: Sequence[str], flag: str) -> dict[str, float | int]:
 def _split(text: str, flag: str) -> tuple[str, str]:
     if "=" not in text:
         raise UsageError(f"{flag} takes KEY=VALUE, got {text!r}")
-    key, raw = (part.strip() for part in text.split("=", 1))
-    if not key.isidentifier():
-        raise UsageError(f"{flag} {text!r}: {key!r} is not a name")
+    key, _, raw = text.rpartition("=")  # a variable's name may hold '=' (any column name), a number never does
+    key, raw = key.strip(), raw.strip()
+    if not key:
+        raise UsageError(f"{flag} {text!r}: the name before '=' is empty")
     return key, raw
 
 

@@ -25,7 +25,20 @@ import numpy as np
 
 from idgen.errors import DataError
 
-__all__ = ["Table", "VariableType", "as_table", "infer_types", "check_columns", "num_rows", "take_rows"]
+__all__ = [
+    "Table",
+    "VariableType",
+    "as_table",
+    "infer_types",
+    "type_reason",
+    "parse_types",
+    "check_columns",
+    "num_rows",
+    "take_rows",
+]
+
+#: a float column whose values are all integers and take at most this many distinct values is discrete
+MAX_INFERRED_CATEGORIES = 10
 
 Table = dict[str, np.ndarray]
 Kind = Literal["discrete", "continuous", "image"]
@@ -135,8 +148,10 @@ def infer_types(
 ) -> dict[str, VariableType]:
     """Decide each variable's kind from its array, with explicit overrides.
 
-    Integer 1-D columns are discrete, float 1-D/2-D columns continuous, 4-D float columns images.
-    An override may name the kind (``"discrete"``) or give a full :class:`VariableType`.
+    Integer 1-D columns are discrete, and so are 1-D float columns whose values are all integers with at
+    most ``MAX_INFERRED_CATEGORIES`` distinct values (a CSV stores a binary column as 0.0/1.0); other
+    float 1-D/2-D columns are continuous, 4-D float columns images. An override may name the kind
+    (``"discrete"``) or give a full :class:`VariableType`; :func:`type_reason` says why a kind was chosen.
 
     Examples
     --------
@@ -144,6 +159,8 @@ def infer_types(
     >>> types = infer_types({"X": np.array([0, 2, 2]), "Z": np.zeros((3, 2)), "I": np.zeros((3, 1, 4, 4))})
     >>> [types[v].describe() for v in ("X", "Z", "I")]
     ['discrete{0,2}', 'continuous[2]', 'image[1x4x4]']
+    >>> infer_types({"T": np.array([0.0, 1.0, 1.0])})["T"].describe()
+    'discrete{0,1}'
     """
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(table)
@@ -176,13 +193,73 @@ def infer_types(
 
 
 def _default_kind(name: str, column: np.ndarray) -> str:
+    return _inferred(name, column)[0]
+
+
+def _inferred(name: str, column: np.ndarray) -> tuple[str, str]:
+    """``(kind, why)`` for a column without an override."""
     if column.ndim == 4:
-        return "image"
+        return "image", f"a 4-D float array {tuple(column.shape[1:])}"
     if column.ndim == 1 and column.dtype.kind in "iu":
-        return "discrete"
+        return "discrete", f"integer column with {len(np.unique(column))} distinct values"
+    if column.ndim == 1 and _few_integral_values(column):
+        return "discrete", f"float column of whole numbers with {len(np.unique(column))} distinct values"
     if column.ndim in (1, 2):
-        return "continuous"
+        if column.ndim == 1 and np.array_equal(column, np.round(column)):
+            return "continuous", f"float column of whole numbers with more than {MAX_INFERRED_CATEGORIES} values"
+        return "continuous", "float column" if column.ndim == 1 else f"float matrix with {column.shape[1]} columns"
     raise DataError(f"cannot infer the kind of {name!r} from shape {column.shape}; pass variable_types")
+
+
+def _few_integral_values(column: np.ndarray) -> bool:
+    if not np.array_equal(column, np.round(column)):
+        return False
+    return len(np.unique(column)) <= MAX_INFERRED_CATEGORIES
+
+
+def type_reason(name: str, column: np.ndarray, overrides: Mapping[str, str | VariableType] | None = None) -> str:
+    """Why :func:`infer_types` gives ``name`` its kind, in a few words.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> type_reason("T", np.array([0.0, 1.0, 0.0]))
+    'float column of whole numbers with 2 distinct values'
+    >>> type_reason("T", np.array([0.0, 1.0]), {"T": "continuous"})
+    'set by variable_types'
+    """
+    if overrides and name in overrides:
+        return "set by variable_types"
+    return _inferred(name, column)[1]
+
+
+def parse_types(text: str | Mapping[str, str] | None) -> dict[str, str]:
+    """Read ``"T=discrete,Y=continuous"`` (the CLI's ``--types``) into ``{"T": "discrete", ...}``.
+
+    A mapping is checked and returned as a dict; names may hold blanks (``"Side quest=discrete"``).
+
+    Examples
+    --------
+    >>> parse_types("T=discrete, In-game Purchases=continuous")
+    {'T': 'discrete', 'In-game Purchases': 'continuous'}
+    """
+    if text is None:
+        return {}
+    if isinstance(text, Mapping):
+        items = [(str(k), str(v)) for k, v in text.items()]
+    else:
+        items = []
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            name, sep, kind = part.rpartition("=")
+            if not sep or not name.strip():
+                raise DataError(f"--types takes NAME=KIND pairs separated by commas, got {part.strip()!r}")
+            items.append((name.strip(), kind.strip()))
+    for name, kind in items:
+        if kind not in KINDS:
+            raise DataError(f"type {kind!r} for {name!r} is not a kind; expected one of {', '.join(KINDS)}")
+    return dict(items)
 
 
 def check_columns(table: Mapping[str, np.ndarray], types: Mapping[str, VariableType], columns: Iterable[str]) -> None:

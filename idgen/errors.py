@@ -20,6 +20,7 @@ __all__ = [
     "DataError",
     "PositivityError",
     "ArtifactError",
+    "PositivityWarning",
 ]
 
 
@@ -54,6 +55,10 @@ class ArtifactError(IdgenError):
     """A saved artifact (network folder, factor, checkpoint) is missing, corrupt or does not match its manifest."""
 
 
+class PositivityWarning(UserWarning):
+    """A factor is asked about parent configurations it has no (or too few) training rows for."""
+
+
 class NotIdentifiable(IdgenError):
     """The query is not identifiable; ``hedge`` holds the two c-forests found at line 5 of ID.
 
@@ -76,4 +81,6 @@ class NotIdentifiable(IdgenError):
 
 
 def _names(nodes: Iterable[str]) -> str:
-    return ", ".join(sorted(nodes))
+    from idgen.names import quote_all
+
+    return quote_all(sorted(nodes))

@@ -8,9 +8,11 @@ Nodes: :class:`Prob` ``P(A | B)``, :class:`Sum` ``Σ_V body``, :class:`Product`,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from idgen.names import latex_name, quote_all, y0_symbols
 
 __all__ = ["Expr", "Prob", "Sum", "Product", "Ratio", "ONE", "product", "summation"]
 
@@ -22,8 +24,19 @@ class Expr:
         """Variables the value depends on (not bound by a sum)."""
         raise NotImplementedError
 
-    def to_y0(self) -> Any:
-        """The same expression as a y0 ``Expression``."""
+    def to_y0(self, symbols: Mapping[str, str] | None = None) -> Any:
+        """The same expression as a y0 ``Expression``.
+
+        ``symbols`` maps each variable name to its y0 symbol (default: :func:`idgen.names.y0_symbols` of the
+        expression's variables, which keeps every identifier y0 can carry as it is)."""
+        raise NotImplementedError
+
+    def to_latex(self) -> str:
+        """LaTeX of the expression with the variables' own names (``\\text{In-game Purchases}``)."""
+        raise NotImplementedError
+
+    def all_variables(self) -> frozenset[str]:
+        """Every variable the expression mentions, bound or free."""
         raise NotImplementedError
 
     def size(self) -> int:
@@ -32,13 +45,21 @@ class Expr:
 
 
 def _names(variables: Iterable[str]) -> str:
-    return ", ".join(sorted(variables))
+    return quote_all(sorted(variables))
 
 
-def _y0_variables(variables: Iterable[str]) -> tuple[Any, ...]:
+def _latex_names(variables: Iterable[str]) -> str:
+    return ", ".join(latex_name(v) for v in sorted(variables))
+
+
+def _symbols(expression: Expr, symbols: Mapping[str, str] | None) -> Mapping[str, str]:
+    return symbols if symbols is not None else y0_symbols(sorted(expression.all_variables()))
+
+
+def _y0_variables(variables: Iterable[str], symbols: Mapping[str, str]) -> tuple[Any, ...]:
     from y0.dsl import Variable
 
-    return tuple(Variable(v) for v in sorted(variables))
+    return tuple(Variable(symbols.get(v, v)) for v in sorted(variables))
 
 
 @dataclass(frozen=True)
@@ -61,10 +82,22 @@ class Prob(Expr):
     def free_variables(self) -> frozenset[str]:
         return self.variables | self.given
 
-    def to_y0(self) -> Any:
+    def all_variables(self) -> frozenset[str]:
+        return self.variables | self.given
+
+    def to_y0(self, symbols: Mapping[str, str] | None = None) -> Any:
         from y0.dsl import Distribution, P
 
-        return P(Distribution(children=_y0_variables(self.variables), parents=_y0_variables(self.given)))
+        symbols = _symbols(self, symbols)
+        return P(
+            Distribution(
+                children=_y0_variables(self.variables, symbols), parents=_y0_variables(self.given, symbols)
+            )
+        )
+
+    def to_latex(self) -> str:
+        given = rf" \mid {_latex_names(self.given)}" if self.given else ""
+        return f"P({_latex_names(self.variables)}{given})"
 
     def size(self) -> int:
         return 1
@@ -84,13 +117,24 @@ class Product(Expr):
     def free_variables(self) -> frozenset[str]:
         return frozenset().union(*(f.free_variables() for f in self.factors))
 
-    def to_y0(self) -> Any:
+    def all_variables(self) -> frozenset[str]:
+        return frozenset().union(*(f.all_variables() for f in self.factors))
+
+    def to_y0(self, symbols: Mapping[str, str] | None = None) -> Any:
         from y0.dsl import One
         from y0.dsl import Product as Y0Product
 
         if not self.factors:
             return One()
-        return Y0Product.safe([f.to_y0() for f in self.factors])
+        symbols = _symbols(self, symbols)
+        return Y0Product.safe([f.to_y0(symbols) for f in self.factors])
+
+    def to_latex(self) -> str:
+        if not self.factors:
+            return "1"
+        return " ".join(
+            f"\\left({f.to_latex()}\\right)" if isinstance(f, Ratio) else f.to_latex() for f in self.factors
+        )
 
     def size(self) -> int:
         return sum(f.size() for f in self.factors)
@@ -112,10 +156,17 @@ class Sum(Expr):
     def free_variables(self) -> frozenset[str]:
         return self.body.free_variables() - self.over
 
-    def to_y0(self) -> Any:
+    def all_variables(self) -> frozenset[str]:
+        return self.body.all_variables() | self.over
+
+    def to_y0(self, symbols: Mapping[str, str] | None = None) -> Any:
         from y0.dsl import Sum as Y0Sum
 
-        return Y0Sum.safe(self.body.to_y0(), _y0_variables(self.over))
+        symbols = _symbols(self, symbols)
+        return Y0Sum.safe(self.body.to_y0(symbols), _y0_variables(self.over, symbols))
+
+    def to_latex(self) -> str:
+        return f"\\sum_{{{_latex_names(self.over)}}} {self.body.to_latex()}"
 
     def size(self) -> int:
         return self.body.size()
@@ -134,10 +185,17 @@ class Ratio(Expr):
     def free_variables(self) -> frozenset[str]:
         return self.numerator.free_variables() | self.denominator.free_variables()
 
-    def to_y0(self) -> Any:
+    def all_variables(self) -> frozenset[str]:
+        return self.numerator.all_variables() | self.denominator.all_variables()
+
+    def to_y0(self, symbols: Mapping[str, str] | None = None) -> Any:
         from y0.dsl import Fraction
 
-        return Fraction(self.numerator.to_y0(), self.denominator.to_y0())
+        symbols = _symbols(self, symbols)
+        return Fraction(self.numerator.to_y0(symbols), self.denominator.to_y0(symbols))
+
+    def to_latex(self) -> str:
+        return f"\\frac{{{self.numerator.to_latex()}}}{{{self.denominator.to_latex()}}}"
 
     def size(self) -> int:
         return self.numerator.size() + self.denominator.size()

@@ -9,24 +9,22 @@ bitmasks (Python ints, bit ``i`` = the ``i``-th node of the graph's topological 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from idgen.errors import GraphError
+from idgen.names import Y0_RESERVED, invert, name_problem, quote, quote_all, y0_symbols
 
 if TYPE_CHECKING:  # pragma: no cover
     from y0.graph import NxMixedGraph
 
 __all__ = ["ADMG", "NodeSet", "iter_bits"]
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: how many mask -> name-set conversions one graph remembers (the recursion asks for the same masks often)
 _NAME_CACHE_SIZE = 4096
-#: names the y0 expression parser binds itself (a variable with one of them could not be parsed back) and
-#: names y0's ``Variable`` refuses outright ("P", "Q", "PP")
-RESERVED_NAMES = frozenset({"P", "Q", "PP", "Sum", "Product", "Fraction", "One", "Zero", "do", "Variable"})
+#: names y0 cannot carry as they are; kept for callers, they are usable node names (see :mod:`idgen.names`)
+RESERVED_NAMES = Y0_RESERVED
 
 
 def iter_bits(mask: int) -> Iterator[int]:
@@ -109,10 +107,9 @@ class NodeSet(Set[str]):
 def _check_name(name: object) -> str:
     if not isinstance(name, str):
         raise GraphError(f"node names must be strings, got {name!r} of type {type(name).__name__}")
-    if not _NAME.match(name):
-        raise GraphError(f"node name {name!r} is not usable: use letters, digits and '_' (not starting with a digit)")
-    if name in RESERVED_NAMES:
-        raise GraphError(f"node name {name!r} is reserved by the query language; rename the node")
+    problem = name_problem(name)
+    if problem:
+        raise GraphError(f"node name {problem}; any other text is a usable name")
     return name
 
 
@@ -214,26 +211,40 @@ class ADMG:
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_y0(cls, graph: NxMixedGraph) -> ADMG:
-        """Build from a y0 ``NxMixedGraph`` (its ``undirected`` part holds the bidirected edges)."""
+    def from_y0(cls, graph: NxMixedGraph, symbols: Mapping[str, str] | None = None) -> ADMG:
+        """Build from a y0 ``NxMixedGraph`` (its ``undirected`` part holds the bidirected edges).
+
+        ``symbols`` (name → y0 symbol, as :meth:`y0_symbols` gives) maps the symbols back to names."""
+        names = invert(symbols or {})
+
+        def name(variable: Any) -> str:
+            return names.get(str(variable), str(variable))
+
         return cls(
-            directed=[(str(a), str(b)) for a, b in graph.directed.edges()],
-            bidirected=[(str(a), str(b)) for a, b in graph.undirected.edges()],
-            nodes=[str(v) for v in list(graph.directed.nodes()) + list(graph.undirected.nodes())],
+            directed=[(name(a), name(b)) for a, b in graph.directed.edges()],
+            bidirected=[(name(a), name(b)) for a, b in graph.undirected.edges()],
+            nodes=[name(v) for v in list(graph.directed.nodes()) + list(graph.undirected.nodes())],
         )
 
+    def y0_symbols(self) -> dict[str, str]:
+        """Node name → the symbol it has in y0 (itself unless y0 cannot carry it; see :mod:`idgen.names`)."""
+        return y0_symbols(self._names)
+
     def to_y0(self) -> NxMixedGraph:
-        """Return the same graph as a y0 ``NxMixedGraph`` (isolated nodes included)."""
+        """Return the same graph as a y0 ``NxMixedGraph`` (isolated nodes included).
+
+        Names y0 cannot carry become the symbols of :meth:`y0_symbols`; ``from_y0(g, symbols)`` maps back."""
         from y0.dsl import Variable
         from y0.graph import NxMixedGraph
 
+        symbols = self.y0_symbols()
         graph = NxMixedGraph()
         for name in self._names:
-            graph.add_node(Variable(name))
+            graph.add_node(Variable(symbols[name]))
         for a, b in self.directed:
-            graph.add_directed_edge(Variable(a), Variable(b))
+            graph.add_directed_edge(Variable(symbols[a]), Variable(symbols[b]))
         for a, b in self.bidirected:
-            graph.add_undirected_edge(Variable(a), Variable(b))
+            graph.add_undirected_edge(Variable(symbols[a]), Variable(symbols[b]))
         return graph
 
     @classmethod
@@ -342,8 +353,9 @@ class ADMG:
         return f"ADMG(directed={self.directed!r}, bidirected={self.bidirected!r}{extra})"
 
     def __str__(self) -> str:
-        parts = [f"{a} -> {b}" for a, b in self.directed] + [f"{a} <-> {b}" for a, b in self.bidirected]
-        return "; ".join(parts) if parts else ", ".join(self._names) or "(empty graph)"
+        parts = [f"{quote(a)} -> {quote(b)}" for a, b in self.directed]
+        parts += [f"{quote(a)} <-> {quote(b)}" for a, b in self.bidirected]
+        return "; ".join(parts) if parts else quote_all(self._names) or "(empty graph)"
 
     # ------------------------------------------------------------------ name <-> mask
     def mask(self, nodes: Iterable[str]) -> int:

@@ -5,27 +5,36 @@ Grammar (whitespace-insensitive)::
     query      := "P" [ "[" names "]" ] "(" names [ "|" condition { "," condition } ] ")"
     condition  := "do(" names ")" | name
     names      := name { "," name }
+    name       := identifier | '"' text '"' | '`' text '`'
 
 ``do(...)`` may appear anywhere in the conditioning part, several times; ``P[X](Y | W)`` is y0's
-spelling of ``P(Y | do(X), W)``.
+spelling of ``P(Y | do(X), W)``. A name that is not an identifier — ``"In-game Purchases"``,
+``"1st visit"`` — is written in double quotes (``\"`` and ``\\`` escape inside them) or, as in pandas'
+``DataFrame.query``, in backticks; the grammar's own words ``P`` and ``do`` are variable names only
+when quoted.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from idgen.errors import QueryError
-from idgen.graph import RESERVED_NAMES
+from idgen.names import GRAMMAR_WORDS, invert, name_problem, quote, quote_all, y0_symbols
 
 if TYPE_CHECKING:  # pragma: no cover
     from idgen.graph import ADMG
 
 __all__ = ["Query"]
 
-_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[()\[\],|]))")
+_TOKEN = re.compile(
+    r'\s*(?:(?P<name>[^\W\d]\w*)|"(?P<quoted>(?:[^"\\]|\\.)*)"|`(?P<backticked>[^`]*)`|(?P<punct>[()\[\],|]))'
+)
+
+
+_PUNCTUATION = frozenset("()[],|")
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,9 @@ class Query:
         seen: dict[str, str] = {}
         for role, names in (("outcome", self.outcomes), ("treatment", self.treatments), ("condition", self.conditions)):
             for name in names:
-                if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                    raise QueryError(f"{name!r} is not a variable name")
-                if name in RESERVED_NAMES:
-                    raise QueryError(f"{name!r} is reserved by the query language and cannot be a variable")
+                problem = name_problem(name)
+                if problem:
+                    raise QueryError(f"{problem}: it is not a variable name")
                 if name in seen:
                     if seen[name] == role:
                         raise QueryError(f"variable {name!r} is listed twice as {role}")
@@ -86,19 +94,26 @@ class Query:
         return parser.query()
 
     @classmethod
-    def from_y0(cls, expression: Any) -> Query:
-        """Build from a y0 probability such as ``P[X](Y | W)`` (``y0.dsl.Probability``)."""
+    def from_y0(cls, expression: Any, symbols: Mapping[str, str] | None = None) -> Query:
+        """Build from a y0 probability such as ``P[X](Y | W)`` (``y0.dsl.Probability``).
+
+        ``symbols`` (name → y0 symbol, as :meth:`to_y0` used) maps the symbols back to names."""
         from y0.dsl import Probability
 
         if not isinstance(expression, Probability):
             raise QueryError(f"expected a y0 Probability like P[X](Y | W), got {type(expression).__name__}")
+        names = invert(symbols or {})
+
+        def name(variable: Any) -> str:
+            return names.get(str(variable.name), str(variable.name))
+
         children = expression.children
         parents = expression.parents
-        treatments = sorted({str(v.name) for v in _interventions(children) | _interventions(parents)})
+        treatments = sorted({name(v) for v in _interventions(children) | _interventions(parents)})
         return cls(
-            outcomes=tuple(str(v.name) for v in children),
+            outcomes=tuple(name(v) for v in children),
             treatments=tuple(treatments),
-            conditions=tuple(str(v.name) for v in parents),
+            conditions=tuple(name(v) for v in parents),
         )
 
     @classmethod
@@ -124,20 +139,29 @@ class Query:
     def __str__(self) -> str:
         parts = []
         if self.treatments:
-            parts.append(f"do({', '.join(self.treatments)})")
-        parts.extend(self.conditions)
+            parts.append(f"do({quote_all(self.treatments)})")
+        parts.extend(quote(v) for v in self.conditions)
         given = f" | {', '.join(parts)}" if parts else ""
-        return f"P({', '.join(self.outcomes)}{given})"
+        return f"P({quote_all(self.outcomes)}{given})"
 
-    def to_y0(self) -> Any:
-        """The query as a y0 probability, e.g. ``P[X](Y | W)``."""
+    def y0_symbols(self) -> dict[str, str]:
+        """Variable name → its y0 symbol (see :func:`idgen.names.y0_symbols`)."""
+        return y0_symbols(self.variables)
+
+    def to_y0(self, symbols: Mapping[str, str] | None = None) -> Any:
+        """The query as a y0 probability, e.g. ``P[X](Y | W)``.
+
+        Names y0 cannot carry become symbols (``symbols``, default :meth:`y0_symbols`)."""
         from y0.dsl import Distribution, P, Variable
 
-        distribution = Distribution(
-            children=tuple(Variable(v) for v in self.outcomes), parents=tuple(Variable(v) for v in self.conditions)
-        )
+        symbols = dict(symbols) if symbols is not None else self.y0_symbols()
+
+        def variables(names: tuple[str, ...]) -> tuple[Any, ...]:
+            return tuple(Variable(symbols.get(v, v)) for v in names)
+
+        distribution = Distribution(children=variables(self.outcomes), parents=variables(self.conditions))
         if self.treatments:
-            return P[tuple(Variable(v) for v in self.treatments)](distribution)
+            return P[variables(self.treatments)](distribution)
         return P(distribution)
 
     def validate(self, graph: ADMG) -> Query:
@@ -159,8 +183,9 @@ def _interventions(variables: Iterable[Any]) -> set[Any]:
     return result
 
 
-def _tokenize(text: str) -> list[tuple[str, int]]:
-    tokens: list[tuple[str, int]] = []
+def _tokenize(text: str) -> list[tuple[str, int, bool]]:
+    """``(token, position, is_name)`` triples; quoted names come unquoted with ``is_name`` set."""
+    tokens: list[tuple[str, int, bool]] = []
     position = 0
     stripped = text.rstrip()
     while position < len(stripped):
@@ -168,9 +193,21 @@ def _tokenize(text: str) -> list[tuple[str, int]]:
         if not match:
             bad = stripped[position:].lstrip()[:1]
             column = len(stripped) - len(stripped[position:].lstrip())
-            raise QueryError(f"unexpected character {bad!r} at position {column} in query {text!r}")
-        token = match.group("name") or match.group("punct")
-        tokens.append((token, match.start(match.lastgroup or 0)))
+            if bad in {'"', "`"}:
+                raise QueryError(f"unclosed {bad} quote at position {column} in query {text!r}")
+            raise QueryError(
+                f"unexpected character {bad!r} at position {column} in query {text!r} "
+                '(quote a name that is not an identifier: "In-game Purchases")'
+            )
+        start = match.start(match.lastgroup or 0)
+        if match.group("quoted") is not None:
+            tokens.append((re.sub(r"\\(.)", r"\1", match.group("quoted")), start, True))
+        elif match.group("backticked") is not None:
+            tokens.append((match.group("backticked"), start, True))
+        elif match.group("name") is not None:
+            tokens.append((match.group("name"), start, False))
+        else:
+            tokens.append((match.group("punct"), start, False))
         position = match.end()
     return tokens
 
@@ -178,17 +215,21 @@ def _tokenize(text: str) -> list[tuple[str, int]]:
 class _Parser:
     """Recursive-descent parser over the tokens of one query string."""
 
-    def __init__(self, text: str, tokens: list[tuple[str, int]]) -> None:
+    def __init__(self, text: str, tokens: list[tuple[str, int, bool]]) -> None:
         self.text = text
         self.tokens = tokens
         self.index = 0
 
     def peek(self) -> str | None:
-        return self.tokens[self.index][0] if self.index < len(self.tokens) else None
+        """The next token when it is a keyword or punctuation (never a quoted name)."""
+        if self.index >= len(self.tokens):
+            return None
+        token, _, quoted = self.tokens[self.index]
+        return None if quoted else token
 
     def fail(self, expected: str) -> QueryError:
         if self.index < len(self.tokens):
-            token, position = self.tokens[self.index]
+            token, position, _ = self.tokens[self.index]
             return QueryError(f"expected {expected} but found {token!r} at position {position} in query {self.text!r}")
         return QueryError(f"expected {expected} but the query ended: {self.text!r}")
 
@@ -198,9 +239,19 @@ class _Parser:
         self.index += 1
 
     def name(self) -> str:
-        token = self.peek()
-        if token is None or not (token[0].isalpha() or token[0] == "_"):
+        if self.index >= len(self.tokens):
             raise self.fail("a variable name")
+        token, position, quoted = self.tokens[self.index]
+        if not quoted:
+            if token == "do" and self.index + 1 < len(self.tokens) and self.tokens[self.index + 1][0] == "(":
+                raise QueryError(f"'do(...)' belongs after '|' in query {self.text!r}")
+            if token in GRAMMAR_WORDS:
+                raise QueryError(
+                    f"{token!r} at position {position} is a word of the query language; "
+                    f'write "{token}" to mean a variable of that name (query {self.text!r})'
+                )
+            if token in _PUNCTUATION:
+                raise self.fail("a variable name")
         self.index += 1
         return token
 
@@ -239,6 +290,4 @@ class _Parser:
         self.expect(")")
         if self.index != len(self.tokens):
             raise self.fail("the end of the query")
-        if "do" in outcomes:
-            raise QueryError(f"'do(...)' belongs after '|' in query {self.text!r}")
         return Query(tuple(outcomes), tuple(treatments), tuple(conditions))

@@ -14,6 +14,7 @@ from typing import Any
 from idgen.distribution import Distribution, conditional, marginal
 from idgen.expression import Expr, Ratio, product, summation
 from idgen.graph import ADMG
+from idgen.names import quote, quote_all
 from idgen.query import Query
 
 __all__ = ["Step", "Trace", "Hedge", "LINE_TITLES"]
@@ -39,7 +40,7 @@ class Hedge:
     subforest: frozenset[str]
 
     def __str__(self) -> str:
-        return f"F = {{{', '.join(sorted(self.forest))}}}, F' = {{{', '.join(sorted(self.subforest))}}}"
+        return f"F = {{{quote_all(sorted(self.forest))}}}, F' = {{{quote_all(sorted(self.subforest))}}}"
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,10 @@ class Step:
     def headline(self) -> str:
         """``line k: ID(y; x) on G[...]`` summary used by :meth:`Trace.explain`."""
         treatments = (
-            f"do({', '.join(self.graph.ordered(self.graph.mask(self.treatments)))})" if self.treatments else "no do"
+            f"do({quote_all(self.graph.ordered(self.graph.mask(self.treatments)))})" if self.treatments else "no do"
         )
-        outcomes = ", ".join(self.graph.ordered(self.graph.mask(self.outcomes)))
-        nodes = ", ".join(self.graph.ordered(self.graph.mask(self.nodes)))
+        outcomes = quote_all(self.graph.ordered(self.graph.mask(self.outcomes)))
+        nodes = quote_all(self.graph.ordered(self.graph.mask(self.nodes)))
         return f"line {self.line}: P({outcomes} | {treatments}) on {{{nodes}}}"
 
     def details(self) -> list[str]:
@@ -107,27 +108,27 @@ class Step:
         mask = self.graph.mask
         if self.line == 1:
             return [
-                f"return Σ over {{{', '.join(names(mask(self.nodes - self.outcomes)))}}} of the working distribution"
+                f"return Σ over {{{quote_all(names(mask(self.nodes - self.outcomes)))}}} of the working distribution"
             ]
         if self.line == 2:
-            return [f"drop {{{', '.join(names(mask(self.dropped)))}}} (not ancestors of the outcomes)"]
+            return [f"drop {{{quote_all(names(mask(self.dropped)))}}} (not ancestors of the outcomes)"]
         if self.line == 3:
             return [
-                f"add {{{', '.join(names(mask(self.added)))}}} to the treatments "
+                f"add {{{quote_all(names(mask(self.added)))}}} to the treatments "
                 "(no effect on the outcomes once X is cut)"
             ]
         if self.line == 4:
-            return ["districts of G \\ X: " + "; ".join("{" + ", ".join(names(mask(d))) + "}" for d in self.districts)]
+            return ["districts of G \\ X: " + "; ".join("{" + quote_all(names(mask(d))) + "}" for d in self.districts)]
         lines = []
         if self.line == 7:
             lines.append(
-                f"S = {{{', '.join(names(mask(self.district)))}}} ⊂ S' = {{{', '.join(names(mask(self.superset)))}}}"
+                f"S = {{{quote_all(names(mask(self.district)))}}} ⊂ S' = {{{quote_all(names(mask(self.superset)))}}}"
             )
             lines.append("new working distribution Q[S'] (ID-GEN: train this chain, sample D′ from it, recurse on D′):")
         else:
-            lines.append(f"S = {{{', '.join(names(mask(self.district)))}}} is a district of G; chain of conditionals:")
+            lines.append(f"S = {{{quote_all(names(mask(self.district)))}}} is a district of G; chain of conditionals:")
         for target, given in self.factors:
-            lines.append(f"  P'({target} | {', '.join(names(mask(given))) or '∅'})")
+            lines.append(f"  P'({quote(target)} | {quote_all(names(mask(given))) or '∅'})")
         return lines
 
 
@@ -183,8 +184,19 @@ class Trace:
         return joint
 
     def estimand(self) -> Any:
-        """The estimand as a y0 ``Expression``; numerically correct, including after line 7."""
-        return self.expression().to_y0()
+        """The estimand as a y0 ``Expression``; numerically correct, including after line 7.
+
+        A variable y0 cannot carry (``"In-game Purchases"``, ``do``) appears as its symbol in
+        :meth:`y0_symbols`; :meth:`latex` writes the real names."""
+        return self.expression().to_y0(self.y0_symbols())
+
+    def y0_symbols(self) -> dict[str, str]:
+        """Variable name → the symbol it has in :meth:`estimand` (the graph's symbols)."""
+        return self.graph.y0_symbols()
+
+    def latex(self) -> str:
+        """The estimand as LaTeX, with the variables' own names."""
+        return self.expression().to_latex()
 
     def free_inputs(self) -> frozenset[str]:
         """Variables the estimand mentions beyond the query's: their value does not change the answer."""
@@ -195,11 +207,11 @@ class Trace:
         out = [f"query: {self.query}", f"graph: {self.graph}"]
         if self.query.conditions:
             if self.moved:
-                out.append(f"IDC rule 2: move {{{', '.join(self.moved)}}} from the conditions into do(·)")
+                out.append(f"IDC rule 2: move {{{quote_all(self.moved)}}} from the conditions into do(·)")
             if self.conditions:
                 out.append(
-                    f"IDC: identify P({', '.join(sorted(self.outcomes | self.conditions))} | do(...)) "
-                    f"then condition on {{{', '.join(sorted(self.conditions))}}}"
+                    f"IDC: identify P({quote_all(sorted(self.outcomes | self.conditions))} | do(...)) "
+                    f"then condition on {{{quote_all(sorted(self.conditions))}}}"
                 )
 
         def visit(step: Step, depth: int) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 from idgen.data import Table, VariableType
 from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
 from idgen.files import sha256_file
+from idgen.names import quote_all
 
 __all__ = ["FactorModel", "register_backend", "get_backend", "backend_names", "load_factor", "atomic_folder"]
 
@@ -82,8 +83,8 @@ class FactorModel(ABC):
 
     def describe(self) -> str:
         """``P(targets | conditioning)`` as text."""
-        given = f" | {', '.join(self.conditioning)}" if self.conditioning else ""
-        return f"P({', '.join(self.targets)}{given})"
+        given = f" | {quote_all(self.conditioning)}" if self.conditioning else ""
+        return f"P({quote_all(self.targets)}{given})"
 
     def unsupported(self, types: Mapping[str, VariableType]) -> str | None:
         """Why this backend cannot model these variable types, or ``None`` when it can."""

@@ -70,6 +70,7 @@ from trainers.loop import (
     resolve_mixed_precision,
     train,
 )
+from trainers.transforms import TRANSFORMS, IdentityTransform, fit_transform, transform_from_json
 
 __all__ = [
     "DiffusionFactor",
@@ -683,6 +684,7 @@ class MLPDiffusion(DiffusionFactor):
         "sample_batch_size": 4096,
         "width": 256,
         "depth": 3,
+        "target_transform": "auto",  # continuous targets are learned in this space (trainers/transforms.py)
     }
 
     def __init__(
@@ -693,6 +695,7 @@ class MLPDiffusion(DiffusionFactor):
             name: [0.0] * self.types[name].shape[0] for name in self.targets if self.types[name].kind == "continuous"
         }
         self.target_stds = {name: [1.0] * len(means) for name, means in self.target_means.items()}
+        self.target_transforms: dict[str, Any] = {}
 
     def unsupported(self, types: Mapping[str, VariableType]) -> str | None:
         """Targets must be continuous or discrete (with at least one category)."""
@@ -710,6 +713,7 @@ class MLPDiffusion(DiffusionFactor):
         super()._check_options()
         check_integer(self.options, "width", 1)
         check_integer(self.options, "depth", 1)
+        check_choice(self.options, "target_transform", TRANSFORMS)
 
     def _widths(self) -> list[int]:
         return [
@@ -744,6 +748,9 @@ class MLPDiffusion(DiffusionFactor):
                 continue
             values = column.astype(np.float64).reshape(len(column), -1)
             if fit_statistics:
+                self.target_transforms[name] = fit_transform(values, self.options["target_transform"])
+            values = self.target_transforms.get(name, IdentityTransform()).forward(values)
+            if fit_statistics:
                 std = values.std(axis=0)
                 self.target_means[name] = values.mean(axis=0).tolist()
                 self.target_stds[name] = np.where(std > 0, std, 1.0).tolist()
@@ -759,16 +766,17 @@ class MLPDiffusion(DiffusionFactor):
             if variable_type.kind == "discrete":
                 table[name] = np.asarray(variable_type.categories, dtype=np.int64)[block.argmax(axis=1)]
             else:
-                table[name] = (block * np.asarray(self.target_stds[name]) + np.asarray(self.target_means[name])).astype(
-                    np.float32
-                )
+                values = block * np.asarray(self.target_stds[name]) + np.asarray(self.target_means[name])
+                table[name] = self.target_transforms.get(name, IdentityTransform()).inverse(values).astype(np.float32)
         return table
 
     def target_metadata(self) -> dict[str, Any]:
         """Means and standard deviations of the continuous targets."""
-        return {"means": self.target_means, "stds": self.target_stds}
+        transforms = {name: transform.to_json() for name, transform in self.target_transforms.items()}
+        return {"means": self.target_means, "stds": self.target_stds, "transforms": transforms}
 
     def load_target_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Restore the continuous targets' statistics."""
         self.target_means = {name: list(values) for name, values in metadata["means"].items()}
         self.target_stds = {name: list(values) for name, values in metadata["stds"].items()}
+        self.target_transforms = {n: transform_from_json(t) for n, t in metadata.get("transforms", {}).items()}

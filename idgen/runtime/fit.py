@@ -29,11 +29,23 @@ from typing import Any
 import numpy as np
 
 from compiler.plan import AUTOENCODER, OBSERVED, Plan, content_id, topological_ids
-from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows
-from idgen.errors import DataError, IdgenError
+from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows, type_reason
+from idgen.errors import DataError, IdgenError, PositivityError
+from idgen.names import quote_all
 from idgen.runtime.checks import check_fit_arguments, check_unused_options
 from idgen.runtime.executors import RESOURCE_OPTIONS, check_executor, placement, run_plan
 from idgen.runtime.network import SamplingNetwork, node_seed, run_network
+from idgen.runtime.support import (
+    MIN_SUPPORT,
+    FactorSupport,
+    SupportCell,
+    analyze_network,
+    check_policy,
+    input_states,
+    raise_or_warn,
+    scenarios,
+    summarize,
+)
 from trainers.base import FactorModel, atomic_folder, backend_names, get_backend, load_factor
 
 __all__ = ["fit", "choose_backend", "backend_for"]
@@ -43,6 +55,25 @@ FREE_POOL_ROWS = 4096
 
 FactorKey = tuple[frozenset[str], frozenset[str]]
 """A factor as (targets, conditioning), so that ``P(Y | X, W)`` and ``P(Y|W,X)`` are the same key."""
+
+
+def backend_reason(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
+    """Why ``auto`` picks :func:`choose_backend`'s answer, in a few words.
+
+    Examples
+    --------
+    >>> d, c = VariableType("discrete", (), (0, 1)), VariableType("continuous", (1,))
+    >>> backend_reason(("Y",), ("X",), {"X": d, "Y": c})
+    'Y is continuous'
+    """
+    if all(types[v].kind == "discrete" for v in targets + conditioning):
+        return "every variable is discrete: exact counts"
+    images = [v for v in targets if types[v].kind == "image"]
+    if images:
+        return f"{quote_all(images)} {'is an image' if len(images) == 1 else 'are images'}"
+    others = [v for v in targets + conditioning if types[v].kind != "discrete"]
+    kinds = sorted({types[v].kind for v in others})
+    return f"{quote_all(others)} {'is' if len(others) == 1 else 'are'} {' and '.join(kinds)}"
 
 
 def choose_backend(
@@ -136,6 +167,9 @@ def fit(
     on_dataset: Callable[[Any, Table], None] | None = None,
     executor: str = "serial",
     executor_options: Mapping[str, Any] | None = None,
+    verbose: bool = True,
+    positivity: str = "warn",
+    min_support: int = MIN_SUPPORT,
     **backend_options: Any,
 ) -> Any:
     """Fit every task of ``plan`` on ``data`` and return the trained sampling network(s).
@@ -190,6 +224,17 @@ def fit(
     executor_options : mapping, optional
         For ``"ray"``: ``address``, ``num_cpus`` / ``num_gpus`` of a local cluster, ``max_retries``,
         ``runtime_env``.
+    verbose : bool
+        Before any training, print each variable's type and each factor's backend, with the reason.
+    positivity : {"warn", "error", "ignore"}
+        What to do when a factor is asked about parent configurations with no training row (a hole) or
+        fewer than ``min_support`` rows (see :mod:`idgen.runtime.support`): ``"warn"`` emits one
+        :class:`~idgen.runtime.support.PositivityWarning`, ``"error"`` raises
+        :class:`~idgen.errors.PositivityError` (before drawing a D′ that would hit a hole, or at the
+        end), ``"ignore"`` only records it. The report is in ``fit_log.json`` and
+        ``network.support_report()``; the network's ``sample`` follows the same policy.
+    min_support : int
+        Training rows below which a parent configuration is reported as thin.
     **backend_options
         Options for the diffusion backends (``steps``, ``batch_size``, ``lr``, ``sampler_steps``, …).
 
@@ -198,6 +243,9 @@ def fit(
     SamplingNetwork, or dict of query string to SamplingNetwork for a plan with several queries.
     """
     start = time.perf_counter()
+    check_policy(positivity)
+    if isinstance(min_support, bool) or not isinstance(min_support, (int, np.integer)) or min_support < 1:
+        raise IdgenError(f"min_support must be a positive integer, got {min_support!r}")
     mappings = {"variable_types": variable_types, "backends": backends, "options_by_backend": options_by_backend}
     mappings |= {"options_by_variable": options_by_variable, "options_by_factor": options_by_factor}
     seed, synthetic_size, tasks = check_fit_arguments(plan, backend, workdir, seed, synthetic_size, tasks, mappings)
@@ -245,6 +293,9 @@ def fit(
     check_unused_options(runner.used_backends(), backend_options, dict(options_by_backend or {}))
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "plan.json").write_text(plan.dumps())
+    runner.positivity, runner.min_support = positivity, int(min_support)
+    if verbose:
+        print(runner.backend_report(variable_types or {}))
     if tasks is not None:
         runner.run_only(tasks)
         return None
@@ -256,12 +307,45 @@ def fit(
         free = {v: pool[v] for v in item.free_inputs}
         provenance = {task_id: runner.provenance(task_id) for task_id in factors}
         networks[item.query] = SamplingNetwork(item, factors, types, free, provenance=provenance)
+        runner.check_query_support(item, networks[item.query], pool)
+
+        def refit(rows: Table, folder: Path, query: str = item.query) -> Any:
+            """The same fit on other rows (for ``effect(bootstrap=...)``)."""
+            refitted = fit(
+                plan,
+                rows,
+                backend=backend,
+                workdir=folder,
+                seed=seed,
+                synthetic_size=synthetic_size,
+                variable_types=variable_types,
+                backends=backends,
+                options_by_backend=options_by_backend,
+                options_by_variable=options_by_variable,
+                options_by_factor=options_by_factor,
+                verbose=False,
+                positivity="ignore",
+                min_support=min_support,
+                **backend_options,
+            )
+            return refitted[query] if isinstance(refitted, dict) else refitted
+
+        networks[item.query].refit = refit
+        networks[item.query].training_table = table
+        networks[item.query].plan_factors = list(runner.factors.values())
+        networks[item.query].fit_seconds = time.perf_counter() - start
     datasets = {
         key: str(runner.store / "datasets" / f"{key}-{value}") for key, value in runner.keys.items() if key != OBSERVED
     }
     summary = {"seconds": time.perf_counter() - start, "executor": executor, "tasks": runner.task_log}
     summary.update(datasets=datasets, **({"dataset_steps": runner.dataset_log} if runner.dataset_log else {}))
+    summary["support"] = runner.support_log()
     (workdir / "fit_log.json").write_text(json.dumps(summary, indent=1, default=str))
+    problems = [cell for cell in runner.support_cells if cell.status != "ok"]
+    if problems:
+        unsupported = any(cell.status != "thin" for cell in problems)
+        policy = positivity if unsupported or positivity != "error" else "warn"  # thin cells only warn
+        raise_or_warn(policy, "fit: " + summarize(runner.support_cells, runner.min_support))
     return next(iter(networks.values())) if len(networks) == 1 else networks
 
 
@@ -284,15 +368,18 @@ def parse_factor(text: str) -> FactorKey:
     True
     >>> sorted(parse_factor("P(W1)")[0])
     ['W1']
+    >>> parse_factor('P("In-game Purchases" | `Side-quest Engagement`)')[1]
+    frozenset({'Side-quest Engagement'})
     """
-    stripped = "".join(str(text).split())
-    if not (stripped.startswith("P(") and stripped.endswith(")")) or len(stripped) < 4:
-        raise IdgenError(f"cannot read factor {text!r}: write it as the plan does, e.g. 'P(Y | X)'")
-    targets, _, given = stripped[2:-1].partition("|")
-    names = [targets.split(","), given.split(",") if given else []]
-    if any(not name for part in names for name in part):
-        raise IdgenError(f"cannot read factor {text!r}: an empty variable name")
-    return frozenset(names[0]), frozenset(names[1])
+    from idgen.query import Query
+
+    try:
+        query = Query.parse(str(text))
+    except IdgenError as error:
+        raise IdgenError(f"cannot read factor {text!r}: write it as the plan does, e.g. 'P(Y | X)' ({error})") from None
+    if query.treatments:
+        raise IdgenError(f"cannot read factor {text!r}: a factor has no do(...); write it as the plan does")
+    return frozenset(query.outcomes), frozenset(query.conditions)
 
 
 def factor_key(task: Any) -> FactorKey:
@@ -419,7 +506,59 @@ class _Runner:
         self.task_log: list[dict[str, Any]] = []
         self.dataset_log: list[dict[str, Any]] = []
         self.executor = "serial"  # set by an executor's worker; recorded per task in fit_log.json
+        self.supports: dict[str, FactorSupport] = {}
+        self.support_cells: list[SupportCell] = []
+        self.support_notes: list[str] = []
+        self.positivity, self.min_support = "warn", MIN_SUPPORT
         self._check_types()
+
+    # -------------------------------------------------------------- support (positivity)
+    def _record_support(self, task: Any) -> None:
+        """What ``task``'s factor was trained on, for the support report and for sampling."""
+        if task.id not in self.supports:
+            self.supports[task.id] = FactorSupport.from_table(
+                task.id, task.describe(), task.targets, task.conditioning, self.tables[task.source], self.types
+            )
+
+    def _check_support(self, network: Any, start: Any, label: str) -> None:
+        cells, note = analyze_network(network, self.supports, self.types, start, label, self.min_support)
+        self.support_cells.extend(cells)
+        if note:
+            self.support_notes.append(note)
+        holes = [cell for cell in cells if cell.status == "hole"]
+        if holes and self.positivity == "error":
+            raise PositivityError(f"before drawing {label}: " + summarize(cells, self.min_support))
+
+    def check_query_support(self, item: Any, network: SamplingNetwork, pool: Table) -> None:
+        """Analyze a query network's support and hand the network what it needs to check its samples."""
+        observed = self.tables[OBSERVED]
+        fixed = tuple(item.treatments) + tuple(item.conditions)
+        start = scenarios(item.network.inputs, fixed, self.types, observed, pool)
+        self._check_support(item.network, start, item.query)
+        # the report of this query: its own network and every D′ its factors were trained on, recursively
+        labels, tasks = {item.query}, [node.task for node in item.network.nodes]
+        while tasks:
+            source = self.plan.task(tasks.pop()).source
+            if source != OBSERVED and f"D′ [{source}]" not in labels:
+                labels.add(f"D′ [{source}]")
+                dataset = self.plan.dataset(source)
+                tasks.extend(node.task for node in dataset.network.nodes) if dataset.network else None
+        network.attach_support(
+            {node.task: self.supports[node.task] for node in item.network.nodes},
+            [cell for cell in self.support_cells if cell.network in labels],
+            self.positivity,
+            self.min_support,
+        )
+
+    def support_log(self) -> dict[str, Any]:
+        """The ``support`` entry of ``fit_log.json``: policy, threshold and every hole or thin cell."""
+        return {
+            "policy": self.positivity,
+            "min_support": self.min_support,
+            "problems": [cell.as_dict() for cell in self.support_cells if cell.status != "ok"],
+            "configurations_checked": len(self.support_cells),
+            "notes": self.support_notes,
+        }
 
     def _check_types(self) -> None:
         from trainers.autoencoder import check_autoencoder_options
@@ -449,6 +588,27 @@ class _Runner:
         spec = {"targets": list(task.targets), "conditioning": list(task.conditioning), "source": task.source}
         spec["kind"] = task.kind
         return {"task": spec, "seed": self.seed, "data": self.keys[task.source]}
+
+    def backend_report(self, overrides: Mapping[str, Any]) -> str:
+        """Each variable's type and each factor's backend, with the reason for each."""
+        table = self.tables[OBSERVED]
+        lines = ["idgen fit: variables"]
+        for name, kind in self.types.items():
+            lines.append(f"  {quote_all([name])}: {kind.describe()} ({type_reason(name, table[name], overrides)})")
+        lines.append("idgen fit: factors")
+        for task in self.plan.tasks:
+            if task.kind == AUTOENCODER:
+                lines.append(f"  {task.describe()} -> autoencoder ({task.note}, shared by its factors)")
+                continue
+            name = self._backend_for(task.targets, task.conditioning)
+            if any(target in self.per_variable for target in task.targets):
+                why = "chosen by backends="
+            elif self.backend != "auto":
+                why = f"backend={self.backend!r} for every factor"
+            else:
+                why = backend_reason(task.targets, task.conditioning, self.types)
+            lines.append(f"  {task.describe()} -> {name} ({why})")
+        return "\n".join(lines)
 
     def _backend_for(self, targets: tuple[str, ...], conditioning: tuple[str, ...]) -> str:
         latent = frozenset(self.plan.autoencoders())
@@ -556,6 +716,7 @@ class _Runner:
                 f"task {task_id} ({task.describe()}) must be fitted before the dataset it feeds; run its stage first"
             )
         self.factors[task_id] = self._load_factor(task)
+        self._record_support(task)
 
     def _load_factor(self, task: Any) -> FactorModel:
         """The saved factor of ``task``, with this run's sampling options (they are not part of its key)."""
@@ -608,6 +769,7 @@ class _Runner:
         start = time.perf_counter()
         if (folder / "factor.json").is_file():
             self.factors[task.id] = self._load_factor(task)
+            self._record_support(task)
             self.task_log.append({"task": task.id, "factor": task.describe(), "backend": name, "resumed": True})
             self.task_log[-1].update(placement(self.executor), wall_s=time.perf_counter() - start)
             return
@@ -624,6 +786,7 @@ class _Runner:
         record = model.fit({c: table[c] for c in columns}, seed=node_seed(self.seed, task.id), workdir=work)
         _on_main_process(lambda: model.save(folder))
         self.factors[task.id] = model
+        self._record_support(task)
         self.task_log.append(
             {"task": task.id, "factor": task.describe(), "backend": name, "source": task.source, **record}
         )
@@ -657,6 +820,12 @@ class _Runner:
         )
         folder = self.store / "datasets" / f"{dataset.id}-{key}"
         self.keys[dataset.id] = key
+        source_table = self.tables[dataset.input_source]
+        self._check_support(
+            network,
+            [("", input_states(source_table, network.inputs, self.types))],
+            f"D′ [{dataset.id}]",
+        )
         if (folder / "data.safetensors").is_file():
             self.tables[dataset.id] = dict(load_file(str(folder / "data.safetensors")))
             if self.on_dataset is not None:
@@ -667,7 +836,15 @@ class _Runner:
             0, num_rows(source), size=self.size
         )
         inputs = take_rows({v: source[v] for v in network.inputs}, rows)
-        values = run_network(network, self.factors, inputs, self.size, node_seed(self.seed, dataset.id))
+        values = run_network(
+            network,
+            self.factors,
+            inputs,
+            self.size,
+            node_seed(self.seed, dataset.id),
+            supports=self.supports,
+            fill=self.positivity != "error",
+        )
         produced: Table = dict(inputs)
         for variable, node in network.outputs:
             produced[variable] = values[node][variable]

@@ -19,6 +19,14 @@ from idgen.data import Table, VariableType, num_rows, take_rows
 from idgen.errors import ArtifactError, DataError, IdgenError, UsageError
 from idgen.runtime.checks import check_integer_argument
 from idgen.runtime.manifest import MANIFEST_FILE, inside, read_manifest, verify_files, write_manifest
+from idgen.runtime.support import (
+    FactorSupport,
+    SupportCell,
+    check_policy,
+    check_rows,
+    fill_from_marginal,
+    raise_or_warn,
+)
 from trainers.base import FactorModel, atomic_folder, load_factor
 
 __all__ = ["SamplingNetwork", "run_network", "node_seed"]
@@ -29,6 +37,7 @@ POOL_FILE = "free_inputs.safetensors"
 CHUNK_ROWS = 65_536
 #: rough multiple of the sampled values' bytes that sampling holds at its peak (inputs, lookups, copies)
 _WORKING_FACTOR = 6
+SUPPORT_FILE = "support.json"
 
 
 def node_seed(seed: int, *parts: object) -> int:
@@ -44,9 +53,20 @@ def node_seed(seed: int, *parts: object) -> int:
 
 
 def run_network(
-    network: Network, factors: Mapping[str, FactorModel], inputs: Table, n: int, seed: int
+    network: Network,
+    factors: Mapping[str, FactorModel],
+    inputs: Table,
+    n: int,
+    seed: int,
+    supports: Mapping[str, FactorSupport] | None = None,
+    hits: dict[str, int] | None = None,
+    fill: bool = False,
 ) -> dict[str, Table]:
     """Sample every node of ``network`` in order for ``n`` rows; ``inputs`` holds the external columns.
+
+    With ``supports`` (task id → :class:`~idgen.runtime.support.FactorSupport`), the rows each factor
+    gets at parent values no training row had are counted into ``hits`` (factor → rows); with ``fill``,
+    a tabular factor draws those rows from its targets' training marginal instead of refusing them.
 
     Returns the sampled values per node name (each a table of that node's variables).
     """
@@ -61,8 +81,35 @@ def run_network(
                 conditioning[variable] = inputs[source[len(INPUT) :]]
             else:
                 conditioning[variable] = values[source][variable]
+        support = supports.get(node.task) if supports else None
+        if support is not None and conditioning:
+            unsupported = check_rows(support, conditioning)
+            count = int(unsupported.sum())
+            if count and hits is not None:
+                hits[support.factor] = hits.get(support.factor, 0) + count
+            if count and fill and factors[node.task].backend == "tabular":
+                values[node.name] = _sample_filling_holes(
+                    factors[node.task], support, conditioning, unsupported, node_seed(seed, node.name)
+                )
+                continue
         values[node.name] = factors[node.task].sample(conditioning, n, seed=node_seed(seed, node.name))
     return values
+
+
+def _sample_filling_holes(
+    factor: FactorModel, support: FactorSupport, conditioning: Table, unsupported: np.ndarray, seed: int
+) -> Table:
+    """Supported rows from ``factor``, the others from its targets' training marginal."""
+    supported = np.flatnonzero(~unsupported)
+    filled = fill_from_marginal(support, int(unsupported.sum()), node_seed(seed, "holes"))
+    out = {v: np.empty((len(unsupported), *filled[v].shape[1:]), dtype=filled[v].dtype) for v in filled}
+    for v in filled:
+        out[v][unsupported] = filled[v]
+    if len(supported):
+        drawn = factor.sample(take_rows(conditioning, supported), len(supported), seed=seed)
+        for v in filled:
+            out[v][supported] = drawn[v]
+    return out
 
 
 class SamplingNetwork:
@@ -103,6 +150,64 @@ class SamplingNetwork:
         if query.free_inputs and num_rows(self.free_pool) == 0:
             raise IdgenError(f"free inputs {', '.join(query.free_inputs)} need a pool of observed values")
         _check_wiring(query, self.factors, self.types)
+        self.supports: dict[str, FactorSupport] = {}
+        self.support_cells: list[SupportCell] = []
+        self.positivity = "warn"
+        self.min_support = 20
+        # set by fit, for effect(bootstrap=...): refit the same plan on other rows, the rows it was fitted on
+        self.refit: Any = None
+        self.training_table: Table | None = None
+        self.plan_factors: list[FactorModel] = list(self.factors.values())
+        self.fit_seconds: float | None = None
+
+    # ------------------------------------------------------------------ effects
+    def effect(
+        self,
+        outcome: str | None = None,
+        do: Mapping[str, Any] | None = None,
+        *,
+        given: Mapping[str, Any] | None = None,
+        n: int = 10_000,
+        seed: int = 0,
+        bootstrap: int = 0,
+        level: float = 0.95,
+        progress: bool = True,
+    ) -> Any:
+        """Interventional means or probabilities per ``do`` value, contrasts, Monte Carlo standard errors
+        and, with ``bootstrap=B``, percentile intervals from ``B`` refits; see :func:`idgen.runtime.effect.effect`.
+
+        >>> # net.effect("Y", do={"T": [0, 1]}, bootstrap=200, level=0.9)  # doctest: +SKIP
+        """
+        from idgen.runtime.effect import effect
+
+        return effect(
+            self, outcome, do, given=given, n=n, seed=seed, bootstrap=bootstrap, level=level, progress=progress
+        )
+
+    # ------------------------------------------------------------------ support (positivity)
+    def attach_support(
+        self, supports: Mapping[str, FactorSupport], cells: list[SupportCell], policy: str, min_support: int
+    ) -> None:
+        """Hand the network its factors' training support and the fit's report (``fit`` calls this)."""
+        self.supports = dict(supports)
+        self.support_cells = list(cells)
+        self.positivity = check_policy(policy)
+        self.min_support = int(min_support)
+
+    def support_report(self, everything: bool = False) -> Any:
+        """The support report as a DataFrame: one row per (factor, parent configuration) it is asked about.
+
+        Columns: ``network``, ``factor``, ``configuration``, ``rows`` (training rows), ``status`` (``hole``,
+        ``thin``, ``out of range`` or ``ok``), ``mass`` (largest share of the network's draws reaching it,
+        over its do/given values), ``scenario`` (where that share is reached) and ``task``. Only the
+        problems unless ``everything``; the worst first.
+        """
+        import pandas as pd
+
+        columns = ["network", "factor", "configuration", "rows", "status", "mass", "scenario", "task"]
+        rows = [c.as_dict() for c in self.support_cells if everything or c.status != "ok"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values(["mass"], ascending=False, kind="stable").reset_index(drop=True)
 
     def __repr__(self) -> str:
         return f"SamplingNetwork({self.query.query}, {len(self.query.network.nodes)} node(s))"
@@ -124,6 +229,7 @@ class SamplingNetwork:
         given: Mapping[str, Any] | None = None,
         seed: int = 0,
         batch_size: int | None = None,
+        positivity: str | None = None,
     ) -> Any:
         """Draw ``n`` samples of the outcomes under ``do`` (and ``given`` for a conditional query).
 
@@ -131,7 +237,13 @@ class SamplingNetwork:
         DataFrame when every outcome is discrete or scalar continuous, else a dict of torch tensors.
         Same seed, same samples. A draw that would not fit in the memory available is refused up front
         with the estimate; :meth:`iter_samples` draws it in chunks instead.
+
+        Rows that reach a factor at parent values none of its training rows had are counted and
+        handled by ``positivity`` (default: the policy ``fit`` was given): ``"warn"`` (one
+        :class:`~idgen.runtime.support.PositivityWarning`; a tabular factor draws such rows from its
+        targets' marginal), ``"error"`` (:class:`~idgen.errors.PositivityError`) or ``"ignore"``.
         """
+        policy = check_policy(positivity if positivity is not None else self.positivity)
         n = _count(n)
         batch = n if batch_size is None else check_integer_argument(batch_size, "batch_size", 1)
         needed = self.memory_estimate(n, batch)
@@ -141,7 +253,7 @@ class SamplingNetwork:
                 f"sample(n={n}) needs about {needed / 2**30:.1f} GiB of memory but {available / 2**30:.1f} GiB are "
                 "available; draw it in chunks with SamplingNetwork.iter_samples (idgen sample --out streams to a file)"
             )
-        parts = list(self._chunks(n, do, given, seed, batch))
+        parts = list(self._chunks(n, do, given, seed, batch, policy))
         result = {v: np.concatenate([p[v] for p in parts]) for v in self.outcomes}
         return _present(result, self.types)
 
@@ -160,7 +272,7 @@ class SamplingNetwork:
         """
         n = _count(n)
         chunk_size = check_integer_argument(chunk_size, "chunk_size", 1)
-        chunks = self._chunks(n, do, given, seed, chunk_size)
+        chunks = self._chunks(n, do, given, seed, chunk_size, self.positivity)
         return (_present(part, self.types) for part in chunks)
 
     def memory_estimate(self, n: int, batch_size: int) -> int:
@@ -171,7 +283,13 @@ class SamplingNetwork:
         return n * outputs + min(n, batch_size) * working
 
     def _chunks(
-        self, n: int, do: Mapping[str, Any] | None, given: Mapping[str, Any] | None, seed: int, chunk: int
+        self,
+        n: int,
+        do: Mapping[str, Any] | None,
+        given: Mapping[str, Any] | None,
+        seed: int,
+        chunk: int,
+        policy: str = "warn",
     ) -> Iterator[Table]:
         """Check every input, then return a generator of the outcome tables of each chunk of rows."""
         seed = check_integer_argument(seed, "seed", 0)
@@ -180,17 +298,34 @@ class SamplingNetwork:
             **self._check_values({} if given is None else given, self.query.conditions, "given", n),
         }
         free = {v: self.free_pool[v] for v in self.query.free_inputs}
-        return self._draw(n, inputs, free, seed, chunk)
+        return self._draw(n, inputs, free, seed, chunk, policy)
 
-    def _draw(self, n: int, inputs: Table, free: Table, seed: int, chunk: int) -> Iterator[Table]:
+    def _draw(self, n: int, inputs: Table, free: Table, seed: int, chunk: int, policy: str) -> Iterator[Table]:
         rows_of = np.random.default_rng(node_seed(seed, "free-inputs"))
+        hits: dict[str, int] = {}
         for k, start in enumerate(range(0, n, chunk)):
             rows = min(chunk, n - start)
             batch = {v: np.ascontiguousarray(a[start : start + rows]) for v, a in inputs.items()}
             if free:
                 batch.update(take_rows(free, rows_of.integers(0, num_rows(free), size=rows)))
-            values = run_network(self.query.network, self.factors, batch, rows, node_seed(seed, "batch", k))
+            values = run_network(
+                self.query.network,
+                self.factors,
+                batch,
+                rows,
+                node_seed(seed, "batch", k),
+                supports=self.supports,
+                hits=hits,
+                fill=policy != "error",
+            )
             yield {v: values[node][v] for v, node in self.query.network.outputs}
+        if hits:
+            counted = "; ".join(f"{factor}: {rows:,} row(s)" for factor, rows in sorted(hits.items()))
+            raise_or_warn(
+                policy,
+                f"sample: of {n:,} rows, some reached parent values no training row had ({counted}); "
+                "see support_report()",
+            )
 
     def _check_values(self, values: Mapping[str, Any], expected: tuple[str, ...], role: str, n: int) -> Table:
         if not isinstance(values, Mapping):
@@ -237,6 +372,14 @@ class SamplingNetwork:
                 "factors": sorted(self.factors),
             }
             (folder / NETWORK_FILE).write_text(json.dumps(header, indent=1))
+            if self.supports:
+                support = {
+                    "policy": self.positivity,
+                    "min_support": self.min_support,
+                    "factors": {task: s.to_json() for task, s in self.supports.items()},
+                    "cells": [cell.as_dict() for cell in self.support_cells],
+                }
+                (folder / SUPPORT_FILE).write_text(json.dumps(support))
             write_manifest(
                 folder,
                 network={"query": self.query.query, "id": self.query.network.id},
@@ -281,11 +424,24 @@ class SamplingNetwork:
             for k, v in manifest["factors"].items()
         }
         try:
-            return cls(query, factors, types, pool, provenance=provenance)
+            network = cls(query, factors, types, pool, provenance=provenance)
         except ArtifactError:
             raise
         except IdgenError as error:
             raise ArtifactError(f"{header_file}: {error}") from None
+        support_file = folder / SUPPORT_FILE
+        if support_file.is_file():  # covered by the manifest's checksums, verified above
+            try:
+                support = json.loads(support_file.read_text())
+                network.attach_support(
+                    {task: FactorSupport.from_json(spec) for task, spec in support["factors"].items()},
+                    [SupportCell(**cell) for cell in support["cells"]],
+                    support["policy"],
+                    support["min_support"],
+                )
+            except (KeyError, TypeError, ValueError) as error:
+                raise ArtifactError(f"{support_file} is malformed ({type(error).__name__}: {error})") from None
+        return network
 
 
 def _count(n: Any) -> int:

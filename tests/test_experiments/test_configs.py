@@ -48,3 +48,15 @@ def test_samplers_compose(sampler: str) -> None:
 def test_tabular_backend_composes() -> None:
     cfg = _compose("backend=tabular", "experiment=frontdoor_discrete")
     assert cfg.backend.name == "tabular" and not cfg.backend.common
+
+
+def test_spaced_names_and_data_types_come_through_hydra_overrides() -> None:
+    from idgen.data import parse_types
+
+    graph = '{directed: [["Side-quest Engagement", "In-game Purchases"]]}'
+    query = "'P(`In-game Purchases` | do(`Side-quest Engagement`))'"
+    cfg = _compose(f"graph={graph}", f"query.text={query}", "+data.types={Side-quest Engagement: discrete}")
+    graph_spec = OmegaConf.to_container(cfg.graph, resolve=True)
+    trace = idgen.identify(idgen.ADMG.from_dict(graph_spec), cfg.query.text)  # type: ignore[arg-type]
+    assert trace.query.treatments == ("Side-quest Engagement",)
+    assert parse_types(cfg.data.types) == {"Side-quest Engagement": "discrete"}

@@ -8,6 +8,7 @@ import pytest
 
 import idgen
 from idgen.errors import DataError, IdgenError, PositivityError
+from idgen.runtime.support import PositivityWarning
 from idgen.scm import DiscreteSCM, Joint
 from trainers.tabular import TabularModel
 
@@ -183,9 +184,10 @@ def test_unknown_backend_is_an_error(napkin_data, tmp_path) -> None:  # type: ig
 def test_positivity_violation_names_variables_and_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
     graph = idgen.ADMG(directed=[("Z", "X"), ("X", "Y"), ("Z", "Y")])
     data = pd.DataFrame({"Z": [0, 0, 1, 1] * 50, "X": [0, 1, 0, 0] * 50, "Y": [0, 1, 1, 0] * 50})
-    network = idgen.fit(idgen.compile(graph, "P(Y | do(X))"), data, backend="tabular", workdir=tmp_path)
+    with pytest.warns(PositivityWarning, match="Z=1, X=1"):
+        network = idgen.fit(idgen.compile(graph, "P(Y | do(X))"), data, backend="tabular", workdir=tmp_path)
     with pytest.raises(PositivityError, match="Z=1, X=1"):
-        network.sample(200, do={"X": 1})
+        network.sample(200, do={"X": 1}, positivity="error")
 
 
 def test_multi_query_plan_returns_one_network_per_query(napkin_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
