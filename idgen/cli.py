@@ -160,18 +160,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.set_defaults(handler=_fit)
 
-
     effect = commands.add_parser(
         "effect",
         parents=[common],
-        help="fit a query on CSV data and print its effect: means or probabilities, contrasts, intervals"
+        help="fit a query on CSV data and print its effect: means or probabilities, contrasts, intervals",
     )
-    effect.add_argument("query", help="e.g. 'P(\"In-game Purchases\" | do(\"Side-quest Engagement\"))'")
+    effect.add_argument("query", help='e.g. \'P("In-game Purchases" | do("Side-quest Engagement"))\'')
     effect.add_argument("--graph", required=True)
     effect.add_argument("--data", required=True, help="CSV file with a column per variable")
-    effect.add_argument(
-        "--do", action="append", default=[], metavar="VAR=V1,V2", help="values to compare, e.g. T=0,1"
-    )
+    effect.add_argument("--do", action="append", default=[], metavar="VAR=V1,V2", help="values to compare, e.g. T=0,1")
     effect.add_argument("--outcome", default=None, help="the outcome to summarize (default: the query's only one)")
     effect.add_argument("--workdir", default=None, help="artifacts folder (default: a temporary one)")
     effect.add_argument("--types", default=None, metavar="VAR=KIND,...")

@@ -90,9 +90,7 @@ class Prob(Expr):
 
         symbols = _symbols(self, symbols)
         return P(
-            Distribution(
-                children=_y0_variables(self.variables, symbols), parents=_y0_variables(self.given, symbols)
-            )
+            Distribution(children=_y0_variables(self.variables, symbols), parents=_y0_variables(self.given, symbols))
         )
 
     def to_latex(self) -> str:

@@ -148,7 +148,6 @@ class ImageAutoencoder(nn.Module):
             "latent_channels": self.latent_channels,
         }
 
-
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Standardized latents ``(B, *latent_shape)`` of images ``(B, C, H, W)`` in [-1, 1]."""
         raw = self.encoder(images)

@@ -419,9 +419,7 @@ def held_out_digit_mask(fraction: float, seed: int) -> np.ndarray:
     return mask
 
 
-def _choose_sources(
-    digits: np.ndarray, rng: np.random.Generator, excluded: np.ndarray | None = None
-) -> np.ndarray:
+def _choose_sources(digits: np.ndarray, rng: np.random.Generator, excluded: np.ndarray | None = None) -> np.ndarray:
     """Pick, for each requested digit, the index of a uniformly random MNIST image of that class
     (never one marked in ``excluded``)."""
     _, labels = _mnist()
@@ -519,9 +517,7 @@ def generate(config: NapkinMNISTConfig) -> NapkinMNISTData:
             return _load(cache_path, config)
     attribute_seed, *image_seeds = np.random.SeedSequence(config.seed).spawn(1 + len(IMAGE_TRANSFORMS))
     hidden = sample_attributes(config.n_samples, config, np.random.default_rng(attribute_seed))
-    excluded = (
-        held_out_digit_mask(config.held_out_fraction, config.held_out_seed) if config.held_out_fraction else None
-    )
+    excluded = held_out_digit_mask(config.held_out_fraction, config.held_out_seed) if config.held_out_fraction else None
     images = {}
     for (variable, transform), image_seed in zip(IMAGE_TRANSFORMS.items(), image_seeds, strict=True):
         sources = _choose_sources(hidden[f"{variable}_digit"], np.random.default_rng(image_seed), excluded)
@@ -598,7 +594,12 @@ def intervention_images(
     """
     rows = np.array([tuple(item) for item in attributes], dtype=np.int64).reshape(-1, 3)
     images = render_images(
-        rows[:, 0], rows[:, 1], rows[:, 2], image_size=image_size, transform=IMAGE_TRANSFORMS["X"], seed=seed,
+        rows[:, 0],
+        rows[:, 1],
+        rows[:, 2],
+        image_size=image_size,
+        transform=IMAGE_TRANSFORMS["X"],
+        seed=seed,
         allowed=allowed,
     )
     return images, rows

@@ -176,7 +176,7 @@ def test_quotes_escape_inside_double_quotes() -> None:
 
 
 def test_unclosed_quote_is_one_clear_error() -> None:
-    with pytest.raises(QueryError, match="unclosed \" quote at position 2"):
+    with pytest.raises(QueryError, match='unclosed " quote at position 2'):
         Query.parse('P("In-game Purchases)')
 
 
