@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_outcomes import TALLY, summary, write_summary
 
 import idgen
 from idgen.demo import NAPKIN, napkin_scm
+from test_fuzz.fuzz_outcomes import TALLY, summary, write_summary
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "fuzz_counts.json"
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fuzz_outcomes import TALLY, refused
 
 import idgen
 from idgen.demo import NAPKIN, napkin_scm
 from idgen.runtime import SamplingNetwork
+from test_fuzz.fuzz_outcomes import TALLY, refused
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fuzz_outcomes import TALLY, classify_cli, cli_refused
 
 from idgen.cli import main
+from test_fuzz.fuzz_outcomes import TALLY, classify_cli, cli_refused
 
 QUERY = "P(Y | do(X))"
 

@@ -19,7 +19,6 @@ import networkx as nx
 import numpy as np
 import pytest
 import yaml
-from fuzz_outcomes import TALLY, refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +26,7 @@ import idgen
 from idgen.demo import NAPKIN
 from idgen.graph import ADMG, RESERVED_NAMES
 from idgen.query import Query
+from test_fuzz.fuzz_outcomes import TALLY, refused
 
 SHORT = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 LONG = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)

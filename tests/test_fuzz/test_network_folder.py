@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fuzz_outcomes import TALLY, cli_refused, refused
 from safetensors.numpy import load_file, save_file
 
 import idgen
 from idgen.demo import NAPKIN, napkin_scm
 from idgen.runtime import SamplingNetwork
 from idgen.runtime.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from test_fuzz.fuzz_outcomes import TALLY, cli_refused, refused
 from trainers.base import _write_checksums
 
 Tamper = Callable[[Path], None]
