@@ -238,19 +238,19 @@ def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from compiler import compile
-    from idgen.data import parse_types
     from idgen.runtime import fit
 
     graph_file = _graph_file(args.graph)
     data_file = input_file(args.data, "--data")
     workdir = output_folder(args.workdir, "--workdir")
     options = _options(args.option)
+    types = _types(args.types)
     plan = compile(ADMG.load(graph_file), args.query)
     data = _read_csv(data_file, pd)
     network = fit(
         plan,
         data,
-        variable_types=parse_types(args.types) or None,
+        variable_types=types,
         backend=args.backend,
         workdir=workdir,
         seed=args.seed,
@@ -284,13 +284,13 @@ def _effect(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from compiler import compile
-    from idgen.data import parse_types
     from idgen.runtime import fit
 
     graph_file = _graph_file(args.graph)
     data_file = input_file(args.data, "--data")
     workdir = output_folder(args.workdir, "--workdir") if args.workdir else None
     options = _options(args.option)
+    types = _types(args.types)
     do: dict[str, list[float | int]] = {}
     for text in args.do:
         key, raw = _split(text, "--do")
@@ -304,7 +304,7 @@ def _effect(args: argparse.Namespace) -> int:
     network = fit(
         plan,
         data,
-        variable_types=parse_types(args.types) or None,
+        variable_types=types,
         backend=args.backend,
         workdir=workdir,
         seed=args.seed,
@@ -428,6 +428,16 @@ def _options(texts: Sequence[str]) -> dict[str, Any]:
             raise UsageError(f"--option {key} is given twice")
         options[key] = _option_value(raw)
     return options
+
+
+def _types(text: str | None) -> dict[str, str] | None:
+    """``--types VAR=KIND,...``, checked before any work (a bad kind is a usage error)."""
+    from idgen.data import parse_types
+
+    try:
+        return parse_types(text) or None
+    except IdgenError as error:
+        raise UsageError(f"--types: {error}") from None
 
 
 def _option_value(raw: str) -> Any:

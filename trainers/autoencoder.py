@@ -105,12 +105,7 @@ class ImageAutoencoder(nn.Module):
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int], latent_channels: int) -> None:
         super().__init__()
         image_channels, height, width = (int(s) for s in image_shape)
-        factor = 2 ** (len(channels) - 1)
-        if height % factor or width % factor:
-            raise IdgenError(
-                f"an autoencoder with {len(channels)} levels halves the side {len(channels) - 1} times, so image "
-                f"height and width must be divisible by {factor}; got {height}x{width} (use fewer channels levels)"
-            )
+        check_image_shape((image_channels, height, width), channels)
         self.image_shape = (image_channels, height, width)
         self.channels = tuple(int(c) for c in channels)
         self.latent_channels = int(latent_channels)
@@ -193,6 +188,26 @@ class ImageAutoencoder(nn.Module):
         parts = [self.decode(latents[k : k + batch_size].float()) for k in range(0, len(latents), batch_size)]
         images = torch.cat(parts) if parts else torch.zeros((0, *self.image_shape))
         return ((images + 1.0) / 2.0).numpy().astype(np.float32)
+
+
+def check_image_shape(image_shape: Sequence[int], channels: Sequence[int]) -> None:
+    """Refuse images whose side a ``len(channels)``-level autoencoder cannot halve ``levels - 1`` times.
+
+    Examples
+    --------
+    >>> check_image_shape((3, 32, 32), (16, 32, 64))
+    >>> check_image_shape((3, 12, 12), (8, 16, 32, 64))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    idgen.errors.IdgenError: an autoencoder with 4 levels halves the side 3 times, ... got 12x12 (use fewer ...)
+    """
+    _, height, width = (int(s) for s in image_shape)
+    factor = 2 ** (len(channels) - 1)
+    if height % factor or width % factor:
+        raise IdgenError(
+            f"an autoencoder with {len(channels)} levels halves the side {len(channels) - 1} times, so image "
+            f"height and width must be divisible by {factor}; got {height}x{width} (use fewer channels levels)"
+        )
 
 
 def check_autoencoder_options(options: Mapping[str, Any]) -> dict[str, Any]:

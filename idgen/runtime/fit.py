@@ -561,7 +561,7 @@ class _Runner:
         }
 
     def _check_types(self) -> None:
-        from trainers.autoencoder import check_autoencoder_options
+        from trainers.autoencoder import check_autoencoder_options, check_image_shape
 
         for task in self.plan.tasks:
             if task.kind == AUTOENCODER:
@@ -571,7 +571,8 @@ class _Runner:
                 shapes = {self.types[v].shape for v in task.targets}
                 if len(shapes) != 1:
                     raise DataError(f"image domain {task.note} mixes image shapes {sorted(shapes)}; split it")
-                check_autoencoder_options(self.options_by_backend.get(AUTOENCODER, {}))
+                resolved = check_autoencoder_options(self.options_by_backend.get(AUTOENCODER, {}))
+                check_image_shape(self.types[task.targets[0]].shape, resolved["channels"])
                 continue
             name = self._backend_for(task.targets, task.conditioning)
             cls = get_backend(name)

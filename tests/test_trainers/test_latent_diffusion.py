@@ -223,8 +223,9 @@ def test_bad_autoencoder_options_are_refused_before_training(tmp_path: Path) -> 
     plan = idgen.compile(idgen.ADMG(directed=[("X", "I")]), "P(I | do(X))", image_domains={"d": ["I"]})
     with pytest.raises(IdgenError, match="autoencoder has no option"):
         idgen.fit(plan, table, workdir=tmp_path, options_by_backend={"autoencoder": {"nonsense": 1}})
-    with pytest.raises(IdgenError, match="divisible by 4"):
-        idgen.fit(plan, table, workdir=tmp_path, options_by_backend={"autoencoder": {"channels": [4, 4, 4, 4]}})
+    with pytest.raises(IdgenError, match="divisible by 16"):  # 8x8 images, five levels
+        idgen.fit(plan, table, workdir=tmp_path, options_by_backend={"autoencoder": {"channels": [4, 4, 4, 4, 4]}})
+    assert not (tmp_path / "tasks").exists()  # refused before anything trained
 
 
 @pytest.mark.slow
