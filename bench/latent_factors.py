@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from image_conditioning import _save_grid  # bench/ is the script's folder, on sys.path
 
 from idgen.data import infer_types
 from idgen.datasets import napkin_mnist
@@ -197,24 +198,6 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2))
     print(f"wrote {output}")
-
-
-def _save_grid(conditions: np.ndarray, drawn: np.ndarray, path: Path) -> None:
-    """Two rows: the conditioning X images, then the Y drawn for each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(2, len(conditions), figsize=(len(conditions) * 0.9, 2.0), squeeze=False)
-    for column in range(len(conditions)):
-        for row, image in enumerate((conditions[column], drawn[column])):
-            axes[row][column].imshow(np.transpose(np.clip(image, 0, 1), (1, 2, 0)))
-            axes[row][column].axis("off")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 if __name__ == "__main__":

@@ -279,11 +279,25 @@ class MLPDenoiser(Denoiser):
         drop_condition: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict the training target for noisy vectors ``sample`` at ``timesteps`` (scalar or ``(B,)``)."""
+        return self.trunk(sample, self.embed(sample, timesteps, conditions, drop_condition))
+
+    def embed(
+        self,
+        sample: torch.Tensor,
+        timesteps: torch.Tensor,
+        conditions: Mapping[str, torch.Tensor],
+        drop_condition: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The time embedding plus the encoded conditions, ``(B, width)``."""
         timesteps = timesteps.expand(sample.shape[0])
         embedding = self.time_embedding(self.time_projection(timesteps).to(sample.dtype))
         if self.condition_encoder is not None:
             embedding = embedding + self.condition_encoder(conditions, drop_condition)
-        hidden = self.input_layer(sample)
+        return embedding
+
+    def trunk(self, inputs: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        """Input layer, the residual blocks reading ``embedding``, and the output layer."""
+        hidden = self.input_layer(inputs)
         for block in self.blocks:
             hidden = block(hidden, embedding)
         return self.output_layer(F.silu(self.output_norm(hidden)))

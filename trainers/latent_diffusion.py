@@ -36,16 +36,14 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
 from idgen.data import Table, VariableType
 from idgen.errors import DataError, IdgenError
 from trainers.autoencoder import ImageAutoencoder, build_autoencoder, weights_digest
 from trainers.base import register_backend
-from trainers.conditioning import ConditionEncoder, condition_tensors
-from trainers.diffusion import DIFFUSION_DEFAULTS, Denoiser, DiffusionFactor, ResidualBlock, UNetDenoiser
+from trainers.conditioning import condition_tensors
+from trainers.diffusion import DIFFUSION_DEFAULTS, Denoiser, DiffusionFactor, MLPDenoiser, UNetDenoiser
 from trainers.loop import check_choice, check_integer
 
 __all__ = ["LatentDiffusion", "LatentMLPDenoiser"]
@@ -54,8 +52,9 @@ DENOISERS = ("mlp", "unet")
 AUTOENCODER_PREFIX = "autoencoder."
 
 
-class LatentMLPDenoiser(Denoiser):
-    """A residual MLP over flattened latents, with image parents' latents at its input and in its embedding.
+class LatentMLPDenoiser(MLPDenoiser):
+    """:class:`~trainers.diffusion.MLPDenoiser` over flattened latents, image parents' latents at its input and
+    in its embedding.
 
     Parameters
     ----------
@@ -80,20 +79,12 @@ class LatentMLPDenoiser(Denoiser):
         condition_types: Mapping[str, VariableType],
         null_condition: bool,
     ) -> None:
-        super().__init__()
+        super().__init__(data_dim, width, depth, condition_types, null_condition)
         self.parent_names = tuple(parent_dims)
         parent_width = sum(parent_dims.values())
-        self.time_projection = Timesteps(width, flip_sin_to_cos=True, downscale_freq_shift=0)
-        self.time_embedding = TimestepEmbedding(width, width)
-        self.condition_encoder = (
-            ConditionEncoder(condition_types, width, null_condition=null_condition) if condition_types else None
-        )
         self.parent_embedding = nn.Linear(parent_width, width) if parent_width else None
         self.dropped_embedding = nn.Parameter(torch.zeros(width)) if null_condition and parent_width else None
         self.input_layer = nn.Linear(data_dim + parent_width, width)
-        self.blocks = nn.ModuleList(ResidualBlock(width) for _ in range(depth))
-        self.output_norm = nn.LayerNorm(width)
-        self.output_layer = nn.Linear(width, data_dim)
 
     def forward(
         self,
@@ -103,25 +94,18 @@ class LatentMLPDenoiser(Denoiser):
         drop_condition: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict the training target for noisy latents ``sample`` ``(B, data_dim)`` at ``timesteps``."""
-        timesteps = timesteps.expand(sample.shape[0])
-        embedding = self.time_embedding(self.time_projection(timesteps).to(sample.dtype))
         others = {name: value for name, value in conditions.items() if name not in self.parent_names}
-        if self.condition_encoder is not None:
-            embedding = embedding + self.condition_encoder(others, drop_condition)
-        inputs = [sample]
-        if self.parent_names:
-            parents = torch.cat([conditions[name].to(sample.dtype) for name in self.parent_names], dim=1)
-            if drop_condition is not None:
-                parents = torch.where(drop_condition[:, None], torch.zeros_like(parents), parents)
-            assert self.parent_embedding is not None
-            embedding = embedding + self.parent_embedding(parents)
-            if drop_condition is not None and self.dropped_embedding is not None:
-                embedding = embedding + drop_condition[:, None].to(sample.dtype) * self.dropped_embedding
-            inputs.append(parents)
-        hidden = self.input_layer(torch.cat(inputs, dim=1))
-        for block in self.blocks:
-            hidden = block(hidden, embedding)
-        return self.output_layer(F.silu(self.output_norm(hidden)))
+        embedding = self.embed(sample, timesteps, others, drop_condition)
+        if not self.parent_names:
+            return self.trunk(sample, embedding)
+        parents = torch.cat([conditions[name].to(sample.dtype) for name in self.parent_names], dim=1)
+        if drop_condition is not None:
+            parents = torch.where(drop_condition[:, None], torch.zeros_like(parents), parents)
+        assert self.parent_embedding is not None
+        embedding = embedding + self.parent_embedding(parents)
+        if drop_condition is not None and self.dropped_embedding is not None:
+            embedding = embedding + drop_condition[:, None].to(sample.dtype) * self.dropped_embedding
+        return self.trunk(torch.cat([sample, parents], dim=1), embedding)
 
 
 @register_backend
