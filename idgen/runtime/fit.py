@@ -503,6 +503,7 @@ class _Runner:
         self.keys: dict[str, str] = {OBSERVED: _fingerprint(table)}
         self.factors: dict[str, FactorModel] = {}
         self.autoencoders: dict[str, Any] = {}
+        self._autoencoder_folders: dict[str, Path] = {}
         self.task_log: list[dict[str, Any]] = []
         self.dataset_log: list[dict[str, Any]] = []
         self.executor = "serial"  # set by an executor's worker; recorded per task in fit_log.json
@@ -635,6 +636,13 @@ class _Runner:
 
     # -------------------------------------------------------------- autoencoders
     def _autoencoder_folder(self, task: Any) -> Path:
+        """The artifact folder of an autoencoder task, keyed by its options, seed and its own images (hashed
+        once per fit: every latent factor's and synthetic dataset's key names this folder)."""
+        if task.id not in self._autoencoder_folders:
+            self._autoencoder_folders[task.id] = self._autoencoder_key(task)
+        return self._autoencoder_folders[task.id]
+
+    def _autoencoder_key(self, task: Any) -> Path:
         from trainers.autoencoder import AUTOENCODER_RUNTIME_OPTIONS, check_autoencoder_options
 
         resolved = check_autoencoder_options(self.options_by_backend.get(AUTOENCODER, {}))
