@@ -235,28 +235,14 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from compiler import compile
-    from idgen.runtime import fit
 
     graph_file = _graph_file(args.graph)
     data_file = input_file(args.data, "--data")
     workdir = output_folder(args.workdir, "--workdir")
     options = _options(args.option)
     types = _types(args.types)
-    plan = compile(ADMG.load(graph_file), args.query)
-    data = _read_csv(data_file, pd)
-    network = fit(
-        plan,
-        data,
-        variable_types=types,
-        backend=args.backend,
-        workdir=workdir,
-        seed=args.seed,
-        synthetic_size=args.synthetic_size,
-        progress=True,
-        **options,
+    plan, network = _compile_and_fit(
+        args, graph_file, data_file, workdir, types, synthetic_size=args.synthetic_size, progress=True, **options
     )
     target = workdir / "network"
     network.save(target)
@@ -264,6 +250,21 @@ def _fit(args: argparse.Namespace) -> int:
     _print_support(network)
     print(f"saved the sampling network to {target}")
     return 0
+
+
+def _compile_and_fit(
+    args: argparse.Namespace, graph_file: Path, data_file: Path, workdir: Path | None, types: Any, **extra: Any
+) -> tuple[Any, Any]:
+    """Compile ``args.query`` on the graph file and fit it on the CSV (``fit`` and ``effect`` share this)."""
+    import pandas as pd
+
+    from compiler import compile
+    from idgen.runtime import fit
+
+    plan = compile(ADMG.load(graph_file), args.query)
+    data = _read_csv(data_file, pd)
+    network = fit(plan, data, variable_types=types, backend=args.backend, workdir=workdir, seed=args.seed, **extra)
+    return plan, network
 
 
 def _print_support(network: Any) -> None:
@@ -283,9 +284,6 @@ def _print_support(network: Any) -> None:
 def _effect(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from compiler import compile
-    from idgen.runtime import fit
-
     graph_file = _graph_file(args.graph)
     data_file = input_file(args.data, "--data")
     workdir = output_folder(args.workdir, "--workdir") if args.workdir else None
@@ -299,18 +297,7 @@ def _effect(args: argparse.Namespace) -> int:
         if not raw:
             raise UsageError(f"--do takes VAR=V1,V2,..., got {text!r}")
         do[key] = [_number(value.strip(), f"--do {key}") for value in raw.split(",")]
-    plan = compile(ADMG.load(graph_file), args.query)
-    data = _read_csv(data_file, pd)
-    network = fit(
-        plan,
-        data,
-        variable_types=types,
-        backend=args.backend,
-        workdir=workdir,
-        seed=args.seed,
-        positivity=args.positivity,
-        **options,
-    )
+    _, network = _compile_and_fit(args, graph_file, data_file, workdir, types, positivity=args.positivity, **options)
     _print_support(network)
     table = network.effect(args.outcome, do, n=args.n, seed=args.seed, bootstrap=args.bootstrap, level=args.level)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
