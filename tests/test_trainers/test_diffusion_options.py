@@ -35,7 +35,7 @@ def test_both_backends_are_registered_by_name() -> None:
         ({"prediction_type": "noise"}, "option prediction_type must be one of"),
         (
             {"sampler": "euler"},
-            re.escape("option sampler must be one of 'dpm-solver++', 'sde-dpm-solver++', 'ddim', 'ddpm'"),
+            re.escape("option sampler must be one of 'dpm-solver++', 'sde-dpm-solver++', 'ddim', 'ddpm', 'auto'"),
         ),
         ({"sampler_steps": 1001}, "option sampler_steps must be at most 1000"),
         ({"progress": "yes"}, "option progress must be True or False"),
@@ -156,3 +156,20 @@ def test_both_option_concatenates_and_encodes_an_image_parent() -> None:
     assert model.concatenated_conditions() == ("I2",) and denoiser.unet.config.in_channels == 3 + 3
     assert denoiser.condition_encoder is not None and denoiser.condition_encoder.image_names == ("I2",)
     assert denoiser.condition_encoder.discrete_names == ("X",)
+
+
+@pytest.mark.parametrize(
+    ("targets", "sampler"),
+    [(["Y"], "dpm-solver++"), (["X"], "sde-dpm-solver++"), (["Y", "X"], "sde-dpm-solver++")],
+)
+def test_the_auto_sampler_is_the_ode_for_continuous_targets_and_stochastic_for_discrete_ones(
+    targets: list[str], sampler: str
+) -> None:
+    conditioning = ["I"]
+    model = MLPDiffusion(targets, conditioning, TYPES)
+    assert model.options["sampler"] == "auto" and model.resolved_sampler() == sampler
+    assert model.sampling_scheduler().config.algorithm_type == sampler.replace("dpm-solver", "dpmsolver")
+
+
+def test_an_explicit_sampler_is_used_as_given() -> None:
+    assert MLPDiffusion(["Y"], ["X"], TYPES, sampler="ddim").resolved_sampler() == "ddim"
