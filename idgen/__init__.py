@@ -31,6 +31,7 @@ _EXPORTS = {
     "DataError": "idgen.errors",
     "PositivityError": "idgen.errors",
     "PositivityWarning": "idgen.errors",
+    "FitNoiseWarning": "idgen.errors",
     "VariableType": "idgen.data",
     "compile": "compiler",
     "compile_many": "compiler",

@@ -21,6 +21,7 @@ __all__ = [
     "PositivityError",
     "ArtifactError",
     "PositivityWarning",
+    "FitNoiseWarning",
 ]
 
 
@@ -57,6 +58,10 @@ class ArtifactError(IdgenError):
 
 class PositivityWarning(UserWarning):
     """A factor is asked about parent configurations it has no (or too few) training rows for."""
+
+
+class FitNoiseWarning(UserWarning):
+    """An estimate lies outside its own bootstrap interval: its Monte Carlo or training noise rivals the data."""
 
 
 class NotIdentifiable(IdgenError):

@@ -7,6 +7,12 @@ error of sampling the fitted network, which shrinks with ``n``). With ``bootstra
 refitted on ``B`` resamples of the training rows and the figures get percentile intervals (the error of
 having finite data, which does not): instant for tabular plans; a diffusion plan retrains every model
 ``B`` times, which :func:`effect` states before it starts and shows with a progress bar.
+
+A refit differs from the fit by its rows and also by its own noise (the Monte Carlo draw, and for a
+diffusion plan its training), so the interval holds both; ``boot_mean``, the refits' average, averages
+that noise out. When an estimate falls outside its own interval that noise rivals the data's error,
+and :func:`effect` says so with a :class:`~idgen.errors.FitNoiseWarning` instead of leaving a point
+estimate that its interval contradicts (raise ``n`` or the training steps, or read ``boot_mean``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import itertools
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from idgen.data import Table, num_rows, take_rows
-from idgen.errors import DataError, IdgenError
+from idgen.errors import DataError, FitNoiseWarning, IdgenError
 from idgen.names import quote
 
 __all__ = ["effect", "Refit"]
@@ -68,7 +75,12 @@ def effect(
     -------
     pandas.DataFrame
         Columns ``kind`` (``value`` or ``contrast``), ``do``, ``statistic`` (``mean`` or ``P(Y=c)``),
-        ``estimate``, ``mc_se``, and with ``bootstrap``: ``boot_se``, ``low``, ``high``.
+        ``estimate``, ``mc_se``, and with ``bootstrap``: ``boot_mean``, ``boot_se``, ``low``, ``high``.
+
+    Warns
+    -----
+    FitNoiseWarning
+        With ``bootstrap``, when an estimate lies outside its own interval.
     """
     import pandas as pd
 
@@ -87,12 +99,30 @@ def effect(
     if bootstrap:
         replicates = _bootstrap(network, outcome, settings, given, int(n), seed, int(bootstrap), progress)
         tail = (1.0 - float(level)) / 2.0
+        frame["boot_mean"] = replicates.mean(axis=0)
         frame["boot_se"] = replicates.std(axis=0, ddof=1)
         frame["low"] = np.quantile(replicates, tail, axis=0)
         frame["high"] = np.quantile(replicates, 1.0 - tail, axis=0)
         frame.attrs["level"] = float(level)
         frame.attrs["bootstrap"] = int(bootstrap)
+        _warn_outside(frame, float(level))
     return frame
+
+
+def _warn_outside(frame: Any, level: float) -> None:
+    """A :class:`FitNoiseWarning` naming the estimates that lie outside their own interval."""
+    outside = frame[(frame.estimate < frame.low) | (frame.estimate > frame.high)]
+    if outside.empty:
+        return
+    first = outside.iloc[0]
+    warnings.warn(
+        f"effect: {len(outside)} of {len(frame)} estimate(s) lie outside their {100 * level:g} % bootstrap "
+        f"interval (first: {first.do} {first.statistic} {first.estimate:.4g} against [{first.low:.4g}, "
+        f"{first.high:.4g}], refits' mean {first.boot_mean:.4g}): the estimate's own noise rivals the data's "
+        "error (Monte Carlo: raise n; diffusion training: raise steps); boot_mean averages it over the refits",
+        FitNoiseWarning,
+        stacklevel=3,
+    )
 
 
 def _outcome(network: Any, outcome: str | None) -> str:

@@ -246,3 +246,34 @@ def test_bootstrap_needs_the_fitted_network(tmp_path: Path) -> None:
     network.save(tmp_path / "net")
     with pytest.raises(idgen.IdgenError, match="bootstrap needs the training rows"):
         idgen.SamplingNetwork.load(tmp_path / "net").effect("Y", do={"X": [0, 1]}, bootstrap=2)
+
+
+def test_bootstrap_adds_the_refits_mean_and_a_tabular_estimate_lies_inside_its_interval() -> None:
+    scm = DiscreteSCM.random(BACKDOOR, seed=3)
+    network = idgen.fit(idgen.compile(BACKDOOR, "P(Y | do(X))"), scm.sample(2000, seed=1), verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", idgen.FitNoiseWarning)
+        table = network.effect("Y", do={"X": [0, 1]}, n=50_000, bootstrap=30, level=0.9, progress=False)
+    assert list(table.columns[-4:]) == ["boot_mean", "boot_se", "low", "high"]
+    assert ((table.low <= table.boot_mean) & (table.boot_mean <= table.high)).all()
+
+
+def test_an_estimate_outside_its_own_interval_is_a_fit_noise_warning() -> None:
+    from idgen.runtime.effect import _warn_outside
+
+    frame = pd.DataFrame(
+        {
+            "kind": ["value", "value"],
+            "do": ["T=0", "T=1"],
+            "statistic": ["mean", "mean"],
+            "estimate": [831.9, 1814.3],
+            "boot_mean": [860.0, 1790.0],
+            "low": [832.2, 1712.2],
+            "high": [887.6, 1900.0],
+        }
+    )
+    with pytest.warns(idgen.FitNoiseWarning, match=r"1 of 2 estimate\(s\) lie outside their 90 % bootstrap interval"):
+        _warn_outside(frame, 0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_outside(frame.iloc[1:], 0.9)
