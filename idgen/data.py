@@ -39,6 +39,9 @@ __all__ = [
 
 #: a float column whose values are all integers and take at most this many distinct values is discrete
 MAX_INFERRED_CATEGORIES = 10
+#: an integer column with more distinct values than this is a quantity (amounts, counts), not categories:
+#: continuous unless ``variable_types`` says otherwise (pandas reads whole-dollar amounts as int64)
+MAX_INTEGER_CATEGORIES = 50
 
 Table = dict[str, np.ndarray]
 Kind = Literal["discrete", "continuous", "image"]
@@ -148,9 +151,10 @@ def infer_types(
 ) -> dict[str, VariableType]:
     """Decide each variable's kind from its array, with explicit overrides.
 
-    Integer 1-D columns are discrete, and so are 1-D float columns whose values are all integers with at
-    most ``MAX_INFERRED_CATEGORIES`` distinct values (a CSV stores a binary column as 0.0/1.0); other
-    float 1-D/2-D columns are continuous, 4-D float columns images. An override may name the kind
+    Integer 1-D columns with at most ``MAX_INTEGER_CATEGORIES`` distinct values are discrete, and so are
+    1-D float columns whose values are all integers with at most ``MAX_INFERRED_CATEGORIES`` distinct
+    values (a CSV stores a binary column as 0.0/1.0); integer columns with more values (amounts, counts)
+    and other float 1-D/2-D columns are continuous, 4-D arrays images. An override may name the kind
     (``"discrete"``) or give a full :class:`VariableType`; :func:`type_reason` says why a kind was chosen.
 
     Examples
@@ -161,6 +165,8 @@ def infer_types(
     ['discrete{0,2}', 'continuous[2]', 'image[1x4x4]']
     >>> infer_types({"T": np.array([0.0, 1.0, 1.0])})["T"].describe()
     'discrete{0,1}'
+    >>> infer_types({"Spend": np.arange(100, 200)})["Spend"].describe()
+    'continuous[1]'
     """
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(table)
@@ -201,7 +207,10 @@ def _inferred(name: str, column: np.ndarray) -> tuple[str, str]:
     if column.ndim == 4:
         return "image", f"a 4-D float array {tuple(column.shape[1:])}"
     if column.ndim == 1 and column.dtype.kind in "iu":
-        return "discrete", f"integer column with {len(np.unique(column))} distinct values"
+        distinct = len(np.unique(column))
+        if distinct <= MAX_INTEGER_CATEGORIES:
+            return "discrete", f"integer column with {distinct} distinct values"
+        return "continuous", f"integer column with {distinct} distinct values, more than {MAX_INTEGER_CATEGORIES}"
     if column.ndim == 1 and _few_integral_values(column):
         return "discrete", f"float column of whole numbers with {len(np.unique(column))} distinct values"
     if column.ndim in (1, 2):

@@ -20,12 +20,13 @@ import numpy as np
 
 from idgen.errors import DataError, GraphError, IdgenError, PositivityError, QueryError
 from idgen.graph import ADMG
+from idgen.names import quote
 from idgen.query import Query
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Joint", "DiscreteSCM", "random_admg", "random_query", "latent_name"]
+__all__ = ["Joint", "DiscreteSCM", "random_admg", "random_query", "latent_name", "latent_names"]
 
 #: ``numpy.einsum`` names axes with letters, so one contraction can hold at most this many variables
 _MAXIMUM_CONTRACTION_AXES = 52
@@ -38,14 +39,40 @@ _MINIMUM_PROBABILITY = 1e-9
 def latent_name(first: str, second: str) -> str:
     """Name of the latent variable behind the bidirected edge ``first <-> second``.
 
-    The brackets cannot occur in node names, so a latent never collides with an observed node.
+    Endpoints are written as the query grammar quotes them, so two edges never share a latent name
+    (``"A,B" <-> C`` and ``A <-> "B,C"`` differ); :func:`latent_names` also keeps latents apart from
+    observed nodes whose names look like latents.
 
     Examples
     --------
     >>> latent_name("X", "Y")
     'U[X,Y]'
+    >>> latent_name("Side quests", "Y")
+    'U["Side quests",Y]'
     """
-    return f"U[{first},{second}]"
+    return f"U[{quote(first)},{quote(second)}]"
+
+
+def latent_names(graph: ADMG) -> dict[tuple[str, str], str]:
+    """The latent name of every bidirected edge of ``graph``, distinct from every observed node.
+
+    A latent whose :func:`latent_name` is already an observed node's name gets primes (``U[X,Y]′``).
+
+    Examples
+    --------
+    >>> graph = ADMG(nodes=["X", "Y", "U[X,Y]"], bidirected=[("X", "Y")])
+    >>> latent_names(graph)
+    {('X', 'Y'): 'U[X,Y]′'}
+    """
+    taken = set(graph.nodes)
+    names: dict[tuple[str, str], str] = {}
+    for first, second in graph.bidirected:
+        name = latent_name(first, second)
+        while name in taken:
+            name += "′"
+        taken.add(name)
+        names[(first, second)] = name
+    return names
 
 
 def random_admg(n_nodes: int, p_directed: float = 0.4, p_bidirected: float = 0.3, seed: int = 0) -> ADMG:
@@ -381,9 +408,10 @@ class DiscreteSCM:
 
     def __init__(self, graph: ADMG, cpts: Mapping[str, Any], latent_priors: Mapping[tuple[str, str], Any]) -> None:
         self._graph = graph
-        self._latent_endpoints: dict[str, tuple[str, str]] = {latent_name(a, b): (a, b) for a, b in graph.bidirected}
+        latents = latent_names(graph)
+        self._latent_endpoints: dict[str, tuple[str, str]] = {name: edge for edge, name in latents.items()}
         self._latent_priors: dict[str, np.ndarray] = {}
-        edges = {frozenset(edge): latent_name(*edge) for edge in graph.bidirected}
+        edges = {frozenset(edge): name for edge, name in latents.items()}
         for edge, prior in latent_priors.items():
             name = edges.get(frozenset(edge))
             if name is None:

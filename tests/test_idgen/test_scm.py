@@ -50,6 +50,19 @@ def test_every_bidirected_edge_is_a_latent() -> None:
     assert scm.cpt("U[W1,X]").shape == (3,)
 
 
+def test_latents_of_edges_whose_names_hold_commas_are_distinct() -> None:
+    graph = ADMG(directed=[("A,B", "C")], bidirected=[("A,B", "C"), ("A", "B,C")], nodes=["A", "B,C"])
+    scm = DiscreteSCM.random(graph, seed=0)
+    assert len(set(scm.latents)) == 2
+
+
+def test_a_latent_never_takes_an_observed_nodes_name() -> None:
+    graph = ADMG(directed=[("X", "Y"), ("U[X,Y]", "Y")], bidirected=[("X", "Y")])
+    scm = DiscreteSCM.random(graph, seed=0)
+    assert scm.latents == ("U[X,Y]′",)
+    assert scm.cpt_variables("Y") == ("X", "U[X,Y]", "U[X,Y]′", "Y")
+
+
 def test_random_scm_is_deterministic_per_seed() -> None:
     first = DiscreteSCM.random(NAPKIN, seed=4).observational()
     second = DiscreteSCM.random(NAPKIN, seed=4).observational()

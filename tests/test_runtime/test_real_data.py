@@ -98,6 +98,26 @@ def test_whole_number_float_columns_with_few_values_are_discrete() -> None:
     assert overridden["T"].kind == "continuous"
 
 
+def test_integer_columns_with_many_values_are_quantities_not_categories() -> None:
+    categories, amounts = np.arange(40) % 50, np.arange(40) * 37 + 170  # 40 vs. 40 distinct: both few
+    assert idgen.data.infer_types({"C": categories})["C"].kind == "discrete"
+    spend = np.arange(500, dtype=np.int64) * 7 + 170  # whole-dollar amounts as pandas reads them: int64
+    assert idgen.data.infer_types({"Spend": spend})["Spend"].kind == "continuous"
+    assert idgen.data.infer_types({"Spend": amounts})["Spend"].kind == "discrete"
+    assert idgen.data.infer_types({"Spend": spend}, {"Spend": "discrete"})["Spend"].kind == "discrete"
+
+
+def test_an_integer_amount_column_trains_as_a_continuous_outcome(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    treated = rng.integers(0, 2, 400)
+    spend = np.exp(rng.normal(5.0 + 0.5 * treated, 0.5)).astype(np.int64)
+    plan = idgen.compile(idgen.ADMG(directed=[("T", "Spend")]), "P(Spend | do(T))")
+    net = idgen.fit(plan, {"T": treated, "Spend": spend}, workdir=tmp_path, steps=20)
+    assert net.types["Spend"].kind == "continuous"
+    drawn = net.sample(50, do={"T": 1}, seed=0)["Spend"]
+    assert drawn.dtype.kind == "f" and drawn.shape[0] == 50
+
+
 def test_fit_prints_each_backend_and_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     idgen.fit(idgen.compile(SPACED, QUERY), spaced_table(), workdir=tmp_path)
     out = capsys.readouterr().out
