@@ -147,7 +147,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--backend", default="auto", help="auto, tabular, mlp-diffusion or unet-diffusion")
     fit.add_argument("--seed", type=_integer(0), default=0)
-    fit.add_argument("--synthetic-size", type=_integer(1), default=None)
+    fit.add_argument(
+        "--synthetic-size",
+        type=_integer(1),
+        default=None,
+        help="rows of each synthetic dataset (default: 8x the data's rows up to 1,000,000; as many as the data "
+        "when it holds images)",
+    )
     fit.add_argument(
         "--types", default=None, metavar="VAR=KIND,...", help="variable kinds, e.g. T=discrete,Y=continuous"
     )

@@ -336,3 +336,33 @@ def test_retraining_an_upstream_factor_remakes_the_synthetic_data(napkin_data, t
     resumed, datasets = _refit_napkin(data, tmp_path, options_by_variable={"W1": {"steps": 3}})
     # P(W1) learns anew, so D' and the model trained on it are remade; the other two factors are reused
     assert resumed == {"P(X | W1, W2)", "P(Y | W1, W2, X)"} and datasets == 2
+
+
+def test_a_table_d_prime_has_eight_times_the_rows_and_uses_every_row_equally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from collections import Counter
+
+    from safetensors.numpy import load_file
+
+    data = DiscreteSCM.random(NAPKIN, seed=1).sample(500, seed=1)
+    plan = idgen.compile(NAPKIN, "P(Y | do(X))")
+    idgen.fit(plan, data, backend="tabular", workdir=tmp_path)
+    (dataset_id, folder), *others = json.loads((tmp_path / "fit_log.json").read_text())["datasets"].items()
+    assert not others
+    drawn = load_file(f"{folder}/data.safetensors")
+    inputs = plan.dataset(dataset_id).network.inputs
+    assert inputs and len(next(iter(drawn.values()))) == 8 * len(data)
+    observed = Counter(zip(*(data[v].to_numpy() for v in inputs), strict=True))
+    synthetic = Counter(zip(*(drawn[v] for v in inputs), strict=True))
+    assert synthetic == Counter({config: 8 * count for config, count in observed.items()})
+
+
+def test_synthetic_size_sets_the_rows_of_d_prime(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from safetensors.numpy import load_file
+
+    data = DiscreteSCM.random(NAPKIN, seed=1).sample(500, seed=1)
+    idgen.fit(idgen.compile(NAPKIN, "P(Y | do(X))"), data, backend="tabular", workdir=tmp_path, synthetic_size=700)
+    (folder,) = json.loads((tmp_path / "fit_log.json").read_text())["datasets"].values()
+    assert len(next(iter(load_file(f"{folder}/data.safetensors").values()))) == 700

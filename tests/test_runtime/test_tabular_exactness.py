@@ -222,7 +222,8 @@ def run_case(
     trace = idgen.identify(graph, query)
     plan = idgen.compile(graph, query)
     data = scm.sample(rows, seed=seed)
-    network = idgen.fit(plan, data, backend="tabular", workdir=workdir, seed=seed)
+    # D′ as large as the data: the tolerance counts each synthetic stage as one more draw of ``rows`` rows
+    network = idgen.fit(plan, data, backend="tabular", workdir=workdir, seed=seed, synthetic_size=rows)
     stages = sum(dataset.kind != "observed" for dataset in plan.datasets)
     cardinalities = scm.cardinalities
     extras = tuple(sorted(trace.free_inputs()))
@@ -351,7 +352,9 @@ def test_naive_conditional_is_far_but_idgen_is_close_on_napkin(tmp_path: Path) -
     scm = napkin_scm()
     graph = scm.graph
     data = scm.sample(ROWS, seed=0)
-    network = idgen.fit(idgen.compile(graph, "P(Y | do(X))"), data, backend="tabular", workdir=tmp_path, seed=0)
+    network = idgen.fit(
+        idgen.compile(graph, "P(Y | do(X))"), data, backend="tabular", workdir=tmp_path, seed=0, synthetic_size=ROWS
+    )
     observed = Joint.from_samples(data, ["X", "Y"], 2)
     for x in range(2):
         truth = scm.interventional(["Y"], do={"X": x})
