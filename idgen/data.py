@@ -35,6 +35,7 @@ __all__ = [
     "check_columns",
     "num_rows",
     "take_rows",
+    "spread_rows",
 ]
 
 #: a float column whose values are all integers and take at most this many distinct values is discrete
@@ -301,3 +302,22 @@ def num_rows(table: Mapping[str, np.ndarray]) -> int:
 def take_rows(table: Mapping[str, np.ndarray], index: np.ndarray | slice) -> Table:
     """The rows ``index`` of every column."""
     return {name: column[index] for name, column in table.items()}
+
+
+def spread_rows(available: int, size: int, generator: np.random.Generator) -> np.ndarray:
+    """``size`` row indices into ``available`` rows: each row ``size // available`` times, the rest at random
+    without replacement, shuffled.
+
+    Unlike a bootstrap draw, every source row is used (almost) equally often, so the synthetic dataset
+    carries no resampling noise of its source on top of its models' draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = spread_rows(4, 10, np.random.default_rng(0))
+    >>> sorted(np.bincount(rows, minlength=4).tolist())
+    [2, 2, 3, 3]
+    """
+    whole = np.tile(np.arange(available), size // available)
+    rest = generator.choice(available, size % available, replace=False)
+    return generator.permutation(np.concatenate([whole, rest]))

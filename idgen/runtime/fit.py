@@ -29,7 +29,17 @@ from typing import Any
 import numpy as np
 
 from compiler.plan import AUTOENCODER, OBSERVED, Plan, content_id, topological_ids
-from idgen.data import Table, VariableType, as_table, check_columns, infer_types, num_rows, take_rows, type_reason
+from idgen.data import (
+    Table,
+    VariableType,
+    as_table,
+    check_columns,
+    infer_types,
+    num_rows,
+    spread_rows,
+    take_rows,
+    type_reason,
+)
 from idgen.errors import DataError, IdgenError, PositivityError
 from idgen.names import quote_all
 from idgen.runtime.checks import check_fit_arguments, check_unused_options
@@ -60,6 +70,7 @@ SYNTHETIC_ROWS_PER_ROW = 8
 SYNTHETIC_MAX_ROWS = 1_000_000
 
 FactorKey = tuple[frozenset[str], frozenset[str]]
+"""A factor as (targets, conditioning), so that ``P(Y | X, W)`` and ``P(Y|W,X)`` are the same key."""
 
 
 def default_synthetic_size(rows: int, images: bool) -> int:
@@ -78,28 +89,6 @@ def default_synthetic_size(rows: int, images: bool) -> int:
     if images:
         return rows
     return max(rows, min(SYNTHETIC_ROWS_PER_ROW * rows, SYNTHETIC_MAX_ROWS))
-
-
-def spread_rows(available: int, size: int, generator: np.random.Generator) -> np.ndarray:
-    """``size`` row indices into ``available`` rows: each row ``size // available`` times, the rest at random
-    without replacement, shuffled.
-
-    Unlike a bootstrap draw, every source row is used (almost) equally often, so the synthetic dataset
-    carries no resampling noise of its source on top of its models' draws.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rows = spread_rows(4, 10, np.random.default_rng(0))
-    >>> sorted(np.bincount(rows, minlength=4).tolist())
-    [2, 2, 3, 3]
-    """
-    whole = np.tile(np.arange(available), size // available)
-    rest = generator.choice(available, size % available, replace=False)
-    return generator.permutation(np.concatenate([whole, rest]))
-
-
-"""A factor as (targets, conditioning), so that ``P(Y | X, W)`` and ``P(Y|W,X)`` are the same key."""
 
 
 def backend_reason(targets: tuple[str, ...], conditioning: tuple[str, ...], types: Mapping[str, VariableType]) -> str:
@@ -878,7 +867,7 @@ class _Runner:
             {
                 "dataset": dataset.id,
                 "size": size,
-                "rows": "every source row size // n times, the rest without replacement",
+                "rows": "spread",  # spread_rows, not a bootstrap draw
                 "seed": self.seed,
                 "from": self.keys[dataset.input_source],
                 "producers": producers,
